@@ -1,0 +1,11 @@
+//! `kura demo`.
+
+use std::process::ExitCode;
+
+/// Not built yet.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`kura demo` is not built yet")
+}

@@ -1,0 +1,9 @@
+//! One module per `kura` subcommand. Each exposes `Args` (clap) and `async fn run(Args)`.
+//! Exit codes: 0 success (or "valid"), 1 a negative verdict (e.g. invalid credential), 2 an error.
+
+pub mod card;
+pub mod demo;
+pub mod did;
+pub mod schema;
+pub mod vc;
+pub mod vp;

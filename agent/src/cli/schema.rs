@@ -1,0 +1,11 @@
+//! `kura schema`.
+
+use std::process::ExitCode;
+
+/// Not built yet.
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`kura schema` is not built yet")
+}

@@ -1,0 +1,62 @@
+//! `kura`: the one binary of the project. Every subcommand lives in its own module under
+//! `agent/src/cli/`, which parses its arguments with clap and calls into the library crates.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// kura (蔵): a self-hosted personal credential repository opened by an IC card.
+///
+/// Start with `kura demo` for an end-to-end walk through, or read `kura <command> --help`.
+#[derive(Parser)]
+#[command(name = "kura", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and resolve DIDs (did:key, did:jwk, did:web).
+    Did(cli::did::Args),
+    /// Issue and verify Verifiable Credentials (and verify presentations).
+    Vc(cli::vc::Args),
+    /// Create Verifiable Presentations bound to a challenge and domain.
+    Vp(cli::vp::Args),
+    /// Validate credentials against kura's JSON Schemas.
+    Schema(cli::schema::Args),
+    /// The virtual biometric IC card and PC/SC tools.
+    Card(cli::card::Args),
+    /// Run an end-to-end identity demo on embedded defaults.
+    Demo(cli::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Did(args) => cli::did::run(args).await,
+            Command::Vc(args) => cli::vc::run(args).await,
+            Command::Vp(args) => cli::vp::run(args).await,
+            Command::Schema(args) => cli::schema::run(args).await,
+            Command::Card(args) => cli::card::run(args).await,
+            Command::Demo(args) => cli::demo::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! card-bridge: the IC card of patent JP7770828B2 (FIG. 2) and everything that talks to it.
+//!
+//! # Layout
+//! - [`apdu`]: ISO 7816-4 command/response APDU codec and status words.
+//! - [`card`]: the card application, a sans-IO handler (APDU in, APDU out).
+//! - [`channel`]: the Noise_KK secure channel, shared by the card side and the repository side.
+//! - [`applet`]: the contract between a card application and whatever powers it (vpcd, in-process).
+//! - [`vcard`]: the virtual card: state file, simulated sensor, vpcd connector.
+//! - [`transport`]: the terminal's view of a reader: a `pcsc` implementation and an in-process one.
+//! - [`error`]: the crate's one error type.
+
+pub mod apdu;
+pub mod applet;
+pub mod card;
+pub mod channel;
+pub mod error;
+pub mod transport;
+pub mod vcard;
+
+pub use error::Error;
