@@ -1,1 +1,63 @@
-//! Cross-crate end-to-end tests live in `tests/tests/`.
+//! Shared helpers for kura's cross-crate end-to-end tests (`tests/tests/*.rs`).
+//!
+//! # Layout
+//! - [`workspace_root`]: the repository's top directory.
+//! - [`kura_bin`]: the path of a freshly built `kura` binary.
+//! - [`e2e_required`] / [`skip_unless_available`]: skip loudly on a developer machine that lacks
+//!   a real part (pcscd, node_modules…), fail under CI or `scripts/test`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root (the parent of this package's directory).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Builds the `kura` binary once per test process (a no-op when it is up to date) and returns
+/// its path. Integration tests of one package cannot depend on another package's binary, so
+/// this asks cargo, which also keeps the binary in step with the sources.
+pub fn kura_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = workspace_root();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "--quiet", "-p", "kura-agent", "--bin", "kura"])
+            .status()
+            .expect("cargo must be runnable from the tests");
+        assert!(status.success(), "building the kura binary failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        target.join("debug").join("kura")
+    })
+    .clone()
+}
+
+/// True when the end-to-end tests must not skip: under CI (`CI` set) or when `scripts/test`
+/// runs them (`KURA_REQUIRE_E2E` set), since both install every real part first.
+pub fn e2e_required() -> bool {
+    ["CI", "KURA_REQUIRE_E2E"].iter().any(|name| {
+        std::env::var(name).is_ok_and(|value| !value.is_empty() && value != "0" && value != "false")
+    })
+}
+
+/// Returns true when the test may go on. When `available` is false it either fails (under CI
+/// or `scripts/test`) or prints a loud skip message and returns false.
+pub fn skip_unless_available(available: bool, what: &str) -> bool {
+    if available {
+        return true;
+    }
+    assert!(
+        !e2e_required(),
+        "{what} is missing, and end-to-end tests are required here (CI or KURA_REQUIRE_E2E); run scripts/install-test-deps"
+    );
+    eprintln!("SKIPPED: {what} is missing; run scripts/install-test-deps (CI never skips this)");
+    false
+}
