@@ -7,8 +7,9 @@
 //   vc-jwt-eddsa.jwt  vc-jwt-es256.jwt   VC-JWTs signed with jose (EdDSA, ES256)
 //   vp-jwt-eddsa.jwt  vp-jwt-es256.jwt   VP-JWTs (nonce = challenge, aud = domain)
 //   manifest.json                        DIDs, challenge, domain and file names
-// The credential template (--credential) gets this issuer and, if it has
-// none, a validFrom; a built-in VCDM 2.0 credential is used otherwise.
+// The credential template (--credential) gets this issuer, a validFrom if it
+// has none, and the holder's DID as credentialSubject.id if it has none; a
+// built-in VCDM 2.0 credential is used otherwise.
 import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {parseArgs} from 'node:util';
@@ -20,7 +21,7 @@ import {
 
 forbidNetwork();
 
-function defaultTemplate(holderDid) {
+function defaultTemplate() {
   return {
     // The VC v2 context has no @vocab (VCDM 2.0 final); an inline context
     // maps this credential's own terms, so neither side needs a remote one.
@@ -28,7 +29,6 @@ function defaultTemplate(holderDid) {
     id: `urn:uuid:${crypto.randomUUID()}`,
     type: ['VerifiableCredential', 'InteropTestCredential'],
     credentialSubject: {
-      id: holderDid,
       name: 'Hanako Yamada',
       qualification: 'Registered Nurse',
       licenseNumber: 'RN-2026-000123'
@@ -61,7 +61,7 @@ async function main() {
   const holders = {eddsa: await newDidKey('Ed25519'), ecdsa: await newDidKey('P-256')};
   const template = values.credential ?
     JSON.parse(await readFile(values.credential, 'utf8')) :
-    defaultTemplate(holders.eddsa.did);
+    defaultTemplate();
 
   const files = {};
   const write = async (name, content) => {
@@ -71,6 +71,11 @@ async function main() {
   };
   for(const [tag, jwtTag] of [['eddsa', 'eddsa'], ['ecdsa', 'es256']]) {
     const credential = prepareCredential(template, issuers[tag].did, now);
+    // A subject without an id is the holder who presents it.
+    const subject = credential.credentialSubject;
+    if(subject && typeof subject === 'object' && !Array.isArray(subject) && !subject.id) {
+      credential.credentialSubject = {id: holders[tag].did, ...subject};
+    }
     const diVc = await issueDi(credential, issuers[tag]);
     await write(`vc-di-${tag}.json`, diVc);
     await write(`vp-di-${tag}.json`, await presentDi([diVc], holders[tag], {challenge, domain}));

@@ -22,14 +22,32 @@ function encodeJwt({header, payload, signature}) {
     .join('.');
 }
 
+// Changes the first string leaf of the subject (depth first, skipping `id`
+// and `type`), so that the document stays well-formed JSON-LD and only the
+// signature can tell.
 function changeSubject(credential) {
   const subject = [].concat(credential.credentialSubject ?? [])[0];
   if(!subject || typeof subject !== 'object') {
     throw new Error('credential has no credentialSubject object');
   }
-  const key = Object.keys(subject).find(k => k !== 'id' && k !== 'type') ?? 'id';
-  const old = subject[key];
-  subject[key] = typeof old === 'string' ? `${old} (tampered)` : 'tampered';
+  const change = node => {
+    for(const [key, value] of Object.entries(node)) {
+      if(key === 'id' || key === 'type' || key === '@context') {
+        continue;
+      }
+      if(typeof value === 'string') {
+        node[key] = `${value} (tampered)`;
+        return true;
+      }
+      if(value && typeof value === 'object' && change(value)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if(!change(subject)) {
+    throw new Error('credentialSubject has no string field to change');
+  }
 }
 
 function tamperJwtString(jwt, mode) {
