@@ -1,0 +1,1 @@
+//! Empty: this package exists only for its dependency list (see its Cargo.toml).
