@@ -7,4 +7,72 @@ pub enum Error {
     /// An I/O error at an edge (state file, socket).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+
+    // --- transport and virtual card (transport/, vcard/) ---
+    /// pcscd is not running (or its socket is not reachable).
+    #[error("no PC/SC service (is pcscd running?)")]
+    NoPcscService,
+    /// pcscd runs but knows no reader at all.
+    #[error("no PC/SC readers (is vsmartcard-vpcd installed, or a reader plugged in?)")]
+    NoReaders,
+    /// No reader matches the requested name.
+    #[error("no reader named {wanted:?} (readers: {readers:?})")]
+    NoSuchReader {
+        wanted: String,
+        readers: Vec<String>,
+    },
+    /// Several readers match the requested substring.
+    #[error("reader name {wanted:?} is ambiguous (matches: {readers:?})")]
+    AmbiguousReader {
+        wanted: String,
+        readers: Vec<String>,
+    },
+    /// The reader exists but holds no card.
+    #[error("no card in reader {reader:?}")]
+    NoCard { reader: String },
+    /// No reader holds a card.
+    #[error("no card in any reader (readers: {readers:?})")]
+    NoCardInAnyReader { readers: Vec<String> },
+    /// The card went away during the connection (pulled out, or its process stopped).
+    #[error("card removed from reader {reader:?}")]
+    CardRemoved { reader: String },
+    /// Any other PC/SC failure.
+    #[error("PC/SC: {0}")]
+    Pcsc(pcsc::Error),
+    /// The card answered something that is not a response APDU.
+    #[error("malformed response from the card: {0}")]
+    MalformedResponse(&'static str),
+    /// The virtual card's state file cannot be used.
+    #[error("card state file {path}: {reason}")]
+    StateFile {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    /// The simulated sensor's finger file holds something unknown.
+    #[error("finger file {path}: {reason}")]
+    FingerFile {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+
+    // --- card application, APDU codec and secure channel (apdu.rs, card/, channel.rs) ---
+    /// Bytes that are not a valid APDU.
+    #[error("malformed APDU: {0}")]
+    Apdu(#[from] crate::apdu::ApduError),
+    /// The card answered with a status word other than the one the caller needed.
+    #[error("card answered status word {0}")]
+    Status(crate::apdu::StatusWord),
+    /// The secure channel failed: handshake with the wrong key, or a replayed, reordered or
+    /// altered message. Vague on purpose (which check failed is not said).
+    #[error("secure channel failure")]
+    Channel,
+    /// Key bytes that do not form a valid key.
+    #[error("invalid key")]
+    InvalidKey,
+    /// Card state (the "EEPROM") that cannot be decoded or is inconsistent.
+    #[error("card state: {0}")]
+    CardState(String),
+    /// An APDU script file that cannot be read or whose expectation failed.
+    #[error("APDU script: {0}")]
+    Script(String),
 }

@@ -1,0 +1,345 @@
+//! The card's volatile session: an enum of `Expect*` states, one function per transition.
+//! Every transition consumes the old state and returns the next one with the answer.
+//!
+//! ```text
+//! ExpectSelect --SELECT(AID)--> ExpectMatch --MATCH ok--> Matched{channel, token}
+//!      ^                           ^   |                     |
+//!      |                           |   +--MATCH fail (63Cx)--+   (a failed match also ends
+//!      +---- power-off / reset ----+------------------------ +    an earlier success)
+//! ```
+//!
+//! [`Matched`] is the typestate of P1: only [`on_match`] creates it, and every command except
+//! SELECT and the match itself needs one.
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::biometric::Sensor;
+use super::command::{
+    encode_batch, parse_batch, parse_tlvs, put_tlv, tag, CardCommand, InnerCommand, TOKEN_LEN,
+};
+use super::state::{Binding, CardState, Lifecycle, PresentationKey, RngAdapter, MAX_MATCH_RETRIES};
+use super::{RngCoreCrypto, AID, APPLICATION_VERSION};
+use crate::apdu::{Command, Response, StatusWord};
+use crate::channel::{self, SecureChannel};
+
+/// The card session.
+pub(crate) enum Session {
+    /// Powered, application not selected.
+    ExpectSelect,
+    /// Selected; the holder's finger has not matched in this session.
+    ExpectMatch,
+    /// The finger matched in this session.
+    Matched(Matched),
+}
+
+/// What exists only after a successful match in this card session (P1).
+pub(crate) struct Matched {
+    channel: Option<SecureChannel>,
+    token: Option<Token>,
+}
+
+impl Matched {
+    /// Private: the only caller is [`on_match`].
+    fn after_successful_match() -> Self {
+        Matched {
+            channel: None,
+            token: None,
+        }
+    }
+}
+
+/// A one-time token held for the terminal (ST58–60). Volatile, zeroized on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+struct Token([u8; TOKEN_LEN]);
+
+/// Everything a transition may touch besides the session.
+pub(crate) struct Context<'a> {
+    pub(crate) state: &'a mut CardState,
+    /// Set when the non-volatile state changed.
+    pub(crate) dirty: &'a mut bool,
+    pub(crate) sensor: &'a mut dyn Sensor,
+    pub(crate) rng: &'a mut dyn RngCoreCrypto,
+}
+
+type Outcome = (Session, Result<Response, StatusWord>);
+
+/// `handle(Command) -> Result<Response, Status>` over the session.
+pub(crate) fn handle(session: Session, command: CardCommand, cx: &mut Context<'_>) -> Outcome {
+    match (session, command) {
+        (_, CardCommand::Select { aid }) => on_select(&aid, cx),
+        (Session::ExpectSelect, _) => (
+            Session::ExpectSelect,
+            Err(StatusWord::ConditionsNotSatisfied),
+        ),
+        (session, CardCommand::Match) => on_match(session, cx),
+        // P1: nothing but SELECT and MATCH before a match in this card session.
+        (Session::ExpectMatch, _) => (
+            Session::ExpectMatch,
+            Err(StatusWord::SecurityStatusNotSatisfied),
+        ),
+        (Session::Matched(matched), command) => {
+            let (matched, result) = handle_matched(matched, command, cx);
+            (Session::Matched(matched), result)
+        }
+    }
+}
+
+/// SELECT (ISO 7816-4 §11.2.2). Selecting the application (again) starts a fresh session.
+/// Answer: version ‖ lifecycle ‖ retries left ‖ serial (8).
+fn on_select(aid: &[u8], cx: &mut Context<'_>) -> Outcome {
+    if aid != AID {
+        return (Session::ExpectSelect, Err(StatusWord::FileNotFound));
+    }
+    let mut data = vec![
+        APPLICATION_VERSION,
+        cx.state.lifecycle().code(),
+        cx.state.retries_left,
+    ];
+    data.extend_from_slice(&cx.state.serial);
+    (Session::ExpectMatch, Ok(Response::ok(data)))
+}
+
+/// ST31–33, P2. The counter is decremented and marked for persistence *before* the
+/// comparison, as real cards do against tearing; a success restores it.
+fn on_match(session: Session, cx: &mut Context<'_>) -> Outcome {
+    if cx.state.retries_left == 0 {
+        return (
+            Session::ExpectMatch,
+            Err(StatusWord::AuthenticationMethodBlocked),
+        );
+    }
+    let Some(sample) = cx.sensor.capture() else {
+        // No finger on the sensor: not an attempt, nothing changes.
+        return (session, Err(StatusWord::ConditionsNotSatisfied));
+    };
+    let before = cx.state.retries_left;
+    cx.state.retries_left -= 1;
+    if cx.state.enrolled.matches(&sample) {
+        cx.state.retries_left = MAX_MATCH_RETRIES;
+        *cx.dirty |= before != MAX_MATCH_RETRIES;
+        (
+            Session::Matched(Matched::after_successful_match()),
+            Ok(Response::ok(Vec::new())),
+        )
+    } else {
+        *cx.dirty = true;
+        let retries_left = cx.state.retries_left;
+        (
+            Session::ExpectMatch,
+            Err(StatusWord::VerificationFailed { retries_left }),
+        )
+    }
+}
+
+fn handle_matched(
+    mut matched: Matched,
+    command: CardCommand,
+    cx: &mut Context<'_>,
+) -> (Matched, Result<Response, StatusWord>) {
+    let result = match command {
+        CardCommand::GetLocator => get_locator(cx),
+        CardCommand::OpenChannel { handshake } => open_channel(&mut matched, &handshake, cx),
+        CardCommand::Envelope { sealed } => envelope(&mut matched, &sealed, cx),
+        CardCommand::ReleaseToken => release_token(&mut matched),
+        CardCommand::GenerateCardKeys => generate_card_keys(cx),
+        CardCommand::StoreBinding { tlv } => store_binding(&tlv, cx),
+        // SELECT and MATCH are handled in `handle`.
+        CardCommand::Select { .. } | CardCommand::Match => Err(StatusWord::NoPreciseDiagnosis),
+    };
+    (matched, result)
+}
+
+/// ST34–35: holder DID, repository URL, binding credential, and the card's public keys.
+fn get_locator(cx: &mut Context<'_>) -> Result<Response, StatusWord> {
+    let (Some(binding), Some(keys)) = (cx.state.binding.as_ref(), cx.state.public_keys()) else {
+        return Err(StatusWord::ReferencedDataNotFound);
+    };
+    let mut data = Vec::new();
+    put_tlv(&mut data, tag::HOLDER_DID, binding.holder_did.as_bytes());
+    put_tlv(
+        &mut data,
+        tag::REPOSITORY_URL,
+        binding.repository_url.as_bytes(),
+    );
+    put_tlv(
+        &mut data,
+        tag::BINDING_CREDENTIAL,
+        binding.binding_credential.as_bytes(),
+    );
+    put_tlv(&mut data, tag::IDENTITY_KEY, &keys.identity);
+    put_tlv(&mut data, tag::CHANNEL_KEY, &keys.channel.0);
+    Ok(Response::ok(data))
+}
+
+/// ST38–39: Noise_KK as responder, pinned to the personalised repository key. A new handshake
+/// replaces any earlier channel; a failed one leaves no channel (6988).
+fn open_channel(
+    matched: &mut Matched,
+    handshake: &[u8],
+    cx: &mut Context<'_>,
+) -> Result<Response, StatusWord> {
+    matched.channel = None;
+    let (Some(local), Some(pinned)) =
+        (cx.state.channel_secret(), cx.state.repository_channel_key())
+    else {
+        return Err(StatusWord::ConditionsNotSatisfied);
+    };
+    match channel::respond(&local, &pinned, handshake, &mut RngAdapter(&mut *cx.rng)) {
+        Ok((secure, reply)) => {
+            matched.channel = Some(secure);
+            Ok(Response::ok(reply))
+        }
+        Err(_) => Err(StatusWord::IncorrectSecureMessagingData),
+    }
+}
+
+/// A channel message: decrypt and authenticate (ST58–59, ST75–76), run the batch of inner
+/// commands in order until the first that fails, seal the batch of answers.
+fn envelope(
+    matched: &mut Matched,
+    sealed: &[u8],
+    cx: &mut Context<'_>,
+) -> Result<Response, StatusWord> {
+    let Some(secure) = matched.channel.as_mut() else {
+        return Err(StatusWord::ConditionsNotSatisfied);
+    };
+    let plaintext = zeroize::Zeroizing::new(
+        secure
+            .open(sealed)
+            .map_err(|_| StatusWord::IncorrectSecureMessagingData)?,
+    );
+    let mut answers: Vec<Vec<u8>> = Vec::new();
+    match parse_batch(&plaintext) {
+        None => answers.push(Response::status(StatusWord::IncorrectData).to_bytes()),
+        Some(items) => {
+            for item in items {
+                let response = match Command::try_from(item) {
+                    Err(_) => Response::status(StatusWord::WrongLength),
+                    Ok(command) => match InnerCommand::try_from(&command) {
+                        Err(status) => Response::status(status),
+                        Ok(inner) => run_inner(inner, &mut matched.token, cx)
+                            .unwrap_or_else(Response::status),
+                    },
+                };
+                let failed = response.status != StatusWord::Ok;
+                answers.push(response.to_bytes());
+                if failed {
+                    break;
+                }
+            }
+        }
+    }
+    let reply = encode_batch(answers.iter().map(Vec::as_slice));
+    let secure = matched
+        .channel
+        .as_mut()
+        .ok_or(StatusWord::NoPreciseDiagnosis)?;
+    secure
+        .seal(&reply)
+        .map(Response::ok)
+        .map_err(|_| StatusWord::NoPreciseDiagnosis)
+}
+
+fn run_inner(
+    command: InnerCommand,
+    token: &mut Option<Token>,
+    cx: &mut Context<'_>,
+) -> Result<Response, StatusWord> {
+    match command {
+        // ST43–45: generate, store with its id, return public key and id.
+        InnerCommand::GenerateKeyPair { algorithm } => {
+            let key = PresentationKey::generate(algorithm, &mut RngAdapter(&mut *cx.rng));
+            let public = key
+                .public_key()
+                .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+            let mut data = key.id.to_vec();
+            data.push(algorithm.code());
+            data.extend_from_slice(&public);
+            cx.state.add_presentation_key(key);
+            *cx.dirty = true;
+            Ok(Response::ok(data))
+        }
+        // ST55: sign the signing input the repository built.
+        InnerCommand::Sign { key_id, message } => {
+            let key = cx
+                .state
+                .presentation_key(&key_id)
+                .ok_or(StatusWord::ReferencedDataNotFound)?;
+            let signature = key
+                .sign(&message)
+                .map_err(|_| StatusWord::NoPreciseDiagnosis)?;
+            Ok(Response::ok(signature.to_vec()))
+        }
+        // ST58–59 / ST75–76: the channel already authenticated it; keep it for ST60 / ST77.
+        InnerCommand::LoadToken { token: bytes } => {
+            *token = Some(Token(bytes));
+            Ok(Response::ok(Vec::new()))
+        }
+    }
+}
+
+/// ST60 / ST77: the token goes to the terminal once.
+fn release_token(matched: &mut Matched) -> Result<Response, StatusWord> {
+    let token = matched
+        .token
+        .take()
+        .ok_or(StatusWord::ConditionsNotSatisfied)?;
+    Ok(Response::ok(token.0.to_vec()))
+}
+
+/// FIG. 4 ST17–19: identity and channel keys; allowed until the card is personalised.
+fn generate_card_keys(cx: &mut Context<'_>) -> Result<Response, StatusWord> {
+    if cx.state.lifecycle() == Lifecycle::Personalised {
+        return Err(StatusWord::ConditionsNotSatisfied);
+    }
+    cx.state.generate_card_keys(&mut RngAdapter(&mut *cx.rng));
+    *cx.dirty = true;
+    let keys = cx.state.public_keys().ok_or(StatusWord::MemoryFailure)?;
+    let mut data = keys.identity.to_vec();
+    data.extend_from_slice(&keys.channel.0);
+    Ok(Response::ok(data))
+}
+
+/// FIG. 4 ST22: store holder DID, repository URL, binding credential, and pin the repository
+/// key. The card checks form (UTF-8, a `did:` DID, JSON, 32-byte key), not the registrar's
+/// signature (see docs/card-protocol.md).
+fn store_binding(tlv: &[u8], cx: &mut Context<'_>) -> Result<Response, StatusWord> {
+    if cx.state.lifecycle() != Lifecycle::KeysGenerated {
+        return Err(StatusWord::ConditionsNotSatisfied);
+    }
+    let items = parse_tlvs(tlv).ok_or(StatusWord::IncorrectData)?;
+    let mut fields: [Option<&[u8]>; 4] = [None; 4];
+    for (item_tag, value) in items {
+        let slot = match item_tag {
+            tag::HOLDER_DID => 0,
+            tag::REPOSITORY_URL => 1,
+            tag::BINDING_CREDENTIAL => 2,
+            tag::REPOSITORY_CHANNEL_KEY => 3,
+            _ => return Err(StatusWord::IncorrectData),
+        };
+        if fields[slot].replace(value).is_some() {
+            return Err(StatusWord::IncorrectData);
+        }
+    }
+    let [Some(did), Some(url), Some(credential), Some(key)] = fields else {
+        return Err(StatusWord::IncorrectData);
+    };
+    let text =
+        |bytes: &[u8]| String::from_utf8(bytes.to_vec()).map_err(|_| StatusWord::IncorrectData);
+    let (holder_did, repository_url, binding_credential) =
+        (text(did)?, text(url)?, text(credential)?);
+    if !holder_did.starts_with("did:") || repository_url.is_empty() {
+        return Err(StatusWord::IncorrectData);
+    }
+    serde_json::from_str::<serde_json::Value>(&binding_credential)
+        .map_err(|_| StatusWord::IncorrectData)?;
+    let repository_channel_key: [u8; 32] = key.try_into().map_err(|_| StatusWord::IncorrectData)?;
+    cx.state.binding = Some(Binding {
+        holder_did,
+        repository_url,
+        repository_channel_key,
+        binding_credential,
+    });
+    *cx.dirty = true;
+    Ok(Response::ok(Vec::new()))
+}
