@@ -91,6 +91,11 @@ function collectErrors(result, out = []) {
       if(one?.errors) {
         collectErrors({error: one.errors}, out);
       }
+      // jsonld wraps a loader failure; the loader's own reason is the cause.
+      const cause = one?.cause ?? one?.details?.cause;
+      if(cause) {
+        collectErrors({error: cause}, out);
+      }
     }
   };
   push(result.error);
