@@ -1,1 +1,60 @@
-//! vc-schemas
+//! `vc-schemas`: kura's credential layer. JSON Schemas for kura's credential types, and
+//! issuing and verifying W3C Verifiable Credentials and Presentations (VC Data Model 2.0,
+//! 1.1 accepted on input) with Data Integrity (`eddsa-rdfc-2022`, `ecdsa-rdfc-2019`) or
+//! JWT (`EdDSA`, `ES256`) proofs. Signing goes through the async [`Signer`] trait so that
+//! the IC card or an HSM can sign; [`LocalKey`] is the in-memory implementation.
+//!
+//! # Layout
+//! - [`error`]: the crate's error type.
+//! - [`keys`]: public keys, the [`Signer`] trait, [`LocalKey`].
+//! - [`keyfile`]: key files (JSON, mode 0600).
+//! - [`did`]: verification method → public key ([`KeyResolver`]), did:key / did:jwk.
+//! - [`jsonld`]: offline context loader, cached context processing, RDFC-1.0.
+//! - [`di`]: Data Integrity proofs (sign through ssi, verify per VC-DI-EdDSA/ECDSA).
+//! - [`jwt`]: VC-JWT and VP-JWT (josekit).
+//! - [`model`]: the VC data model as JSON (types, issuer, validity).
+//! - [`schema`]: the embedded JSON Schemas and their validation.
+//! - [`issue`]: issuing credentials, creating presentations.
+//! - [`verify`]: one verifier for every input, returning a [`Verdict`].
+
+pub mod di;
+pub mod did;
+pub mod error;
+pub mod issue;
+pub mod jsonld;
+pub mod jwt;
+pub mod keyfile;
+pub mod keys;
+pub mod model;
+pub mod schema;
+pub mod verify;
+
+pub use did::{DidMethodsResolver, KeyResolver, OfflineResolver, ProofPurpose};
+pub use error::{Error, SchemaViolation};
+pub use issue::{create_presentation, issue_credential, ProofFormat, Secured};
+pub use jsonld::JsonLd;
+pub use keyfile::{read_key_file, write_key_file};
+pub use keys::{Algorithm, LocalKey, PublicKey, Signer};
+pub use verify::{parse_input, Input, Verdict, Verifier, VerifyOptions};
+
+/// Verifies a credential or presentation given as text (JSON or compact JWT) with a
+/// process-wide JSON-LD cache. See [`Verifier`] to hold your own.
+pub async fn verify(
+    text: &str,
+    resolver: &dyn KeyResolver,
+    options: &VerifyOptions,
+) -> Result<Verdict, Error> {
+    let input = parse_input(text)?;
+    Verifier {
+        resolver,
+        jsonld: shared_jsonld(),
+    }
+    .verify(&input, options)
+    .await
+}
+
+/// The process-wide JSON-LD loader and context cache.
+pub fn shared_jsonld() -> &'static JsonLd {
+    static SHARED: std::sync::LazyLock<JsonLd> = std::sync::LazyLock::new(JsonLd::new);
+    &SHARED
+}

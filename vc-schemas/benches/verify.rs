@@ -1,0 +1,221 @@
+//! Verify throughput, single core: `cargo bench -p vc-schemas --bench verify -- --json`.
+//!
+//! Prints one line per measurement, `{"name": …, "ops_per_sec": …, "iterations": …}` with
+//! `--json`, a table otherwise. Credentials come from `$KURA_BENCH_DIR` when set (`*.json`:
+//! Data Integrity credentials; `*.jwt`: VC-JWTs), so that kura and another stack verify the
+//! same files; otherwise kura issues its own (Ed25519, did:key). `--export DIR` writes
+//! kura's credentials to DIR for the other stack. `KURA_BENCH_SECONDS` sets the time per
+//! measurement (default 3).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use vc_schemas::{
+    issue_credential, Algorithm, DidMethodsResolver, Input, JsonLd, KeyResolver, LocalKey,
+    OfflineResolver, ProofFormat, Verifier, VerifyOptions,
+};
+
+struct Corpus {
+    data_integrity: Vec<Input>,
+    jwt: Vec<Input>,
+}
+
+async fn kura_corpus(now: DateTime<Utc>) -> Corpus {
+    let issuer = LocalKey::from_secret_bytes(Algorithm::Ed25519, &[42; 32], String::new())
+        .expect("fixed seed");
+    let issuer = issuer.with_verification_method(vc_schemas::did::did_key_verification_method(
+        &vc_schemas::Signer::public_key(&issuer),
+    ));
+    // The shape of the digitalbazaar examples: VC DM 2.0, a small subject.
+    let credential = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+        "id": "urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33",
+        "type": ["VerifiableCredential", "ExampleAlumniCredential"],
+        "credentialSubject": {"id": "did:example:abcdefgh", "alumniOf": "The School of Examples"}
+    });
+    let jsonld = JsonLd::new();
+    let mut corpus = Corpus {
+        data_integrity: Vec::new(),
+        jwt: Vec::new(),
+    };
+    for (format, into) in [
+        (ProofFormat::DataIntegrity, &mut corpus.data_integrity),
+        (ProofFormat::Jwt, &mut corpus.jwt),
+    ] {
+        let secured = issue_credential(credential.clone(), &issuer, format, now, &jsonld)
+            .await
+            .expect("issue");
+        into.push(secured.to_input());
+    }
+    corpus
+}
+
+fn directory_corpus(directory: &Path) -> Corpus {
+    let mut corpus = Corpus {
+        data_integrity: Vec::new(),
+        jwt: Vec::new(),
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)
+        .unwrap_or_else(|e| panic!("KURA_BENCH_DIR {}: {e}", directory.display()))
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if extension != "json" && extension != "jwt" {
+            continue;
+        }
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        match vc_schemas::parse_input(&text) {
+            Ok(input @ Input::Json(_)) => corpus.data_integrity.push(input),
+            Ok(input @ Input::Jwt(_)) => corpus.jwt.push(input),
+            Err(error) => eprintln!("skipping {}: {error}", path.display()),
+        }
+    }
+    corpus
+}
+
+async fn measure(
+    name: &str,
+    inputs: &[Input],
+    resolver: &dyn KeyResolver,
+    jsonld: &JsonLd,
+    now: DateTime<Utc>,
+    budget: Duration,
+    json_output: bool,
+) {
+    if inputs.is_empty() {
+        return;
+    }
+    let verifier = Verifier { resolver, jsonld };
+    let options = VerifyOptions::at(now);
+    // Every input must verify, or the figure means nothing.
+    for input in inputs {
+        let verdict = verifier.verify(input, &options).await.expect("verify");
+        assert!(
+            verdict.valid,
+            "{name}: benchmark input does not verify: {:?}",
+            verdict.errors
+        );
+    }
+    let start = Instant::now();
+    let mut iterations: u64 = 0;
+    while start.elapsed() < budget {
+        for input in inputs {
+            let verdict = verifier.verify(input, &options).await.expect("verify");
+            std::hint::black_box(verdict.valid);
+            iterations += 1;
+        }
+    }
+    let ops_per_sec = iterations as f64 / start.elapsed().as_secs_f64();
+    if json_output {
+        println!(
+            "{}",
+            json!({"name": name, "ops_per_sec": (ops_per_sec * 10.0).round() / 10.0, "iterations": iterations})
+        );
+    } else {
+        println!("{name:<40} {ops_per_sec:>10.0} ops/s  ({iterations} verifications)");
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let json_output = args.iter().any(|a| a == "--json");
+    let export = args
+        .iter()
+        .position(|a| a == "--export")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let seconds: f64 = std::env::var("KURA_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+    let budget = Duration::from_secs_f64(seconds);
+    let now = Utc::now();
+    // Single core: one thread runs everything.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let corpus = match std::env::var_os("KURA_BENCH_DIR") {
+            Some(directory) => directory_corpus(Path::new(&directory)),
+            None => kura_corpus(now).await,
+        };
+        if let Some(directory) = export {
+            let own = kura_corpus(now).await;
+            std::fs::create_dir_all(&directory).expect("export dir");
+            if let (Some(Input::Json(vc)), Some(Input::Jwt(token))) =
+                (own.data_integrity.first(), own.jwt.first())
+            {
+                std::fs::write(
+                    directory.join("kura-eddsa-rdfc-2022.json"),
+                    serde_json::to_string_pretty(vc).expect("json"),
+                )
+                .expect("write");
+                std::fs::write(directory.join("kura-vc-jwt.jwt"), token).expect("write");
+            }
+        }
+        let resolver = DidMethodsResolver::with_defaults(false);
+        let cached = JsonLd::new();
+        let uncached = JsonLd::without_context_cache();
+        measure(
+            "eddsa-rdfc-2022-verify",
+            &corpus.data_integrity,
+            &resolver,
+            &cached,
+            now,
+            budget,
+            json_output,
+        )
+        .await;
+        measure(
+            "vc-jwt-verify",
+            &corpus.jwt,
+            &resolver,
+            &cached,
+            now,
+            budget,
+            json_output,
+        )
+        .await;
+        // Ablations: what the context cache and the resolver cost.
+        measure(
+            "eddsa-rdfc-2022-verify-no-context-cache",
+            &corpus.data_integrity,
+            &resolver,
+            &uncached,
+            now,
+            budget,
+            json_output,
+        )
+        .await;
+        measure(
+            "eddsa-rdfc-2022-verify-offline-resolver",
+            &corpus.data_integrity,
+            &OfflineResolver,
+            &cached,
+            now,
+            budget,
+            json_output,
+        )
+        .await;
+        measure(
+            "vc-jwt-verify-offline-resolver",
+            &corpus.jwt,
+            &OfflineResolver,
+            &cached,
+            now,
+            budget,
+            json_output,
+        )
+        .await;
+    });
+}

@@ -1,0 +1,420 @@
+//! Data Integrity proofs: `eddsa-rdfc-2022` (Ed25519) and `ecdsa-rdfc-2019` (P-256).
+//!
+//! Signing goes through ssi 0.16's suites ([`EdDsaRdfc2022`], [`EcdsaRdfc2019`], named
+//! explicitly, never picked by key type) with kura's [`Signer`] bridged to ssi's
+//! `Signer`/`MessageSigner`. Verification follows VC-DI-EdDSA §3.3 and VC-DI-ECDSA §3.4
+//! step by step on the same JSON-LD and RDFC-1.0 machinery ssi uses, through the context
+//! cache of [`crate::jsonld`]; the tests check that both paths agree.
+
+use std::borrow::Cow;
+use std::hash::Hash;
+
+use sha2::{Digest as _, Sha256};
+use ssi::claims::data_integrity::suites::{EcdsaRdfc2019, EdDsaRdfc2022};
+use ssi::claims::data_integrity::{CryptographicSuite as _, DataIntegrity, ProofOptions};
+use ssi::claims::{MessageSignatureError, SignatureEnvironment, SignatureError};
+use ssi::crypto::algorithm::{ES256OrES384, EdDSA};
+use ssi::json_ld::{
+    iref::{Iri, IriBuf, UriBuf},
+    CompactJsonLd, Expandable, JsonLdError, JsonLdNodeObject, JsonLdObject, JsonLdTypes, Loader,
+};
+use ssi::rdf::{
+    Interpretation, LdEnvironment, LinkedDataResource, LinkedDataSubject, VocabularyMut,
+};
+use ssi::verification_methods::{
+    Multikey, ReferenceOrOwned, ReferenceOrOwnedRef, ResolutionOptions,
+    VerificationMethodResolutionError, VerificationMethodResolver,
+};
+
+use crate::did::{KeyResolver, ProofPurpose};
+use crate::jsonld::JsonLd;
+use crate::keys::{Algorithm, Signer};
+use crate::Error;
+
+/// What the caller asks of a new proof.
+#[derive(Debug, Clone)]
+pub struct ProofRequest<'a> {
+    pub purpose: ProofPurpose,
+    /// `created` (VC-DI §2.1), passed in rather than read from the clock.
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub challenge: Option<&'a str>,
+    pub domain: Option<&'a str>,
+}
+
+/// A JSON document handed to ssi as JSON-LD, keeping its own members and order.
+struct LdDocument {
+    value: serde_json::Value,
+    context: Option<ssi::json_ld::syntax::Context>,
+    types: Vec<String>,
+}
+
+impl LdDocument {
+    fn new(value: serde_json::Value) -> Result<Self, Error> {
+        let context = match value.get("@context") {
+            Some(context) => {
+                let syntax = ssi::json_ld::syntax::to_value(context)
+                    .map_err(|e| Error::JsonLd(e.to_string()))?;
+                Some(
+                    ssi::json_ld::syntax::from_value(syntax)
+                        .map_err(|e| Error::JsonLd(format!("@context: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        let types = crate::model::types_of(&value);
+        Ok(Self {
+            value,
+            context,
+            types,
+        })
+    }
+}
+
+impl serde::Serialize for LdDocument {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+impl JsonLdObject for LdDocument {
+    fn json_ld_context(&self) -> Option<Cow<'_, ssi::json_ld::syntax::Context>> {
+        self.context.as_ref().map(Cow::Borrowed)
+    }
+}
+
+impl JsonLdNodeObject for LdDocument {
+    // ssi embeds the proof configuration under the document's types to expand it, because
+    // the v2 context defines `proof` only inside VerifiableCredential/Presentation.
+    fn json_ld_type(&self) -> JsonLdTypes<'_> {
+        JsonLdTypes::from(self.types.as_slice())
+    }
+}
+
+impl Expandable for LdDocument {
+    type Error = JsonLdError;
+    type Expanded<I, V>
+        = ssi::json_ld::ExpandedDocument<V::Iri, V::BlankId>
+    where
+        I: Interpretation,
+        V: VocabularyMut,
+        V::Iri: LinkedDataResource<I, V> + LinkedDataSubject<I, V>,
+        V::BlankId: LinkedDataResource<I, V> + LinkedDataSubject<I, V>;
+
+    async fn expand_with<I, V>(
+        &self,
+        ld: &mut LdEnvironment<V, I>,
+        loader: &impl Loader,
+    ) -> Result<Self::Expanded<I, V>, Self::Error>
+    where
+        I: Interpretation,
+        V: VocabularyMut,
+        V::Iri: Clone + Eq + Hash + LinkedDataResource<I, V> + LinkedDataSubject<I, V>,
+        V::BlankId: Clone + Eq + Hash + LinkedDataResource<I, V> + LinkedDataSubject<I, V>,
+    {
+        let json = ssi::json_ld::syntax::to_value(&self.value)
+            .unwrap_or_else(|_| unreachable!("a serde_json value always converts"));
+        CompactJsonLd(json).expand_with(ld, loader).await
+    }
+}
+
+/// ssi's view of a kura [`Signer`]: it signs for exactly one verification method.
+struct SsiSigner<'a>(&'a dyn Signer);
+
+/// The per-method half of the bridge (ssi's `MessageSigner`).
+struct SsiMessageSigner<'a>(&'a dyn Signer);
+
+impl<'a> ssi::verification_methods::Signer<Multikey> for SsiSigner<'a> {
+    type MessageSigner = SsiMessageSigner<'a>;
+
+    async fn for_method(
+        &self,
+        method: Cow<'_, Multikey>,
+    ) -> Result<Option<Self::MessageSigner>, SignatureError> {
+        Ok(
+            (method.id.as_str() == self.0.verification_method())
+                .then_some(SsiMessageSigner(self.0)),
+        )
+    }
+}
+
+impl SsiMessageSigner<'_> {
+    async fn sign_checked(
+        self,
+        expected: Algorithm,
+        message: &[u8],
+    ) -> Result<Vec<u8>, MessageSignatureError> {
+        if self.0.algorithm() != expected {
+            return Err(MessageSignatureError::UnsupportedAlgorithm(
+                self.0.algorithm().jose_name().into(),
+            ));
+        }
+        self.0
+            .sign(message)
+            .await
+            .map_err(|error| MessageSignatureError::SignatureFailed(error.to_string()))
+    }
+}
+
+impl ssi::verification_methods::MessageSigner<EdDSA> for SsiMessageSigner<'_> {
+    // eddsa-rdfc-2022 hands over 64 bytes: proof-configuration hash ‖ document hash.
+    async fn sign(
+        self,
+        _algorithm: EdDSA,
+        message: &[u8],
+    ) -> Result<Vec<u8>, MessageSignatureError> {
+        self.sign_checked(Algorithm::Ed25519, message).await
+    }
+}
+
+impl ssi::verification_methods::MessageSigner<ES256OrES384> for SsiMessageSigner<'_> {
+    async fn sign(
+        self,
+        algorithm: ES256OrES384,
+        message: &[u8],
+    ) -> Result<Vec<u8>, MessageSignatureError> {
+        if algorithm != ES256OrES384::ES256 {
+            return Err(MessageSignatureError::UnsupportedAlgorithm(
+                algorithm.name().into(),
+            ));
+        }
+        self.sign_checked(Algorithm::P256, message).await
+    }
+}
+
+/// Resolves only the signer's own method, from the signer's public key: signing needs no
+/// DID resolution (the card knows its key; its did:web document may not be published yet).
+struct SignerMethod(Multikey);
+
+impl VerificationMethodResolver for SignerMethod {
+    type Method = Multikey;
+
+    async fn resolve_verification_method_with(
+        &self,
+        _issuer: Option<&Iri>,
+        method: Option<ReferenceOrOwnedRef<'_, Multikey>>,
+        _options: ResolutionOptions,
+    ) -> Result<Cow<'_, Multikey>, VerificationMethodResolutionError> {
+        match method {
+            Some(reference) if reference.id().as_str() == self.0.id.as_str() => {
+                Ok(Cow::Borrowed(&self.0))
+            }
+            _ => Err(VerificationMethodResolutionError::UnknownKey),
+        }
+    }
+}
+
+/// Adds a Data Integrity proof to `document` (a VC or VP as JSON) with the cryptosuite of
+/// the signer's algorithm.
+pub async fn sign(
+    document: serde_json::Value,
+    signer: &dyn Signer,
+    request: &ProofRequest<'_>,
+    jsonld: &JsonLd,
+) -> Result<serde_json::Value, Error> {
+    if document.get("proof").is_some() {
+        return Err(Error::Malformed("the document already has a proof".into()));
+    }
+    jsonld.check_contexts(&document).await?;
+    let vm = signer.verification_method();
+    let did = crate::keys::controller_of(vm);
+    let id = IriBuf::new(vm.to_owned()).map_err(|_| Error::InvalidDid(vm.to_owned()))?;
+    let controller =
+        UriBuf::new(did.as_bytes().to_vec()).map_err(|_| Error::InvalidDid(did.to_owned()))?;
+    let method = Multikey {
+        id: id.clone(),
+        controller,
+        public_key: ssi::verification_methods::multikey::PublicKey::from_multibase(
+            ssi::security::MultibaseBuf::new(signer.public_key().to_multibase()),
+        ),
+    };
+    let created: ssi::Lexical<ssi::xsd::DateTimeStamp> = request
+        .created
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        .parse()
+        .map_err(|_| Error::Malformed("created is not an xsd:dateTimeStamp".into()))?;
+
+    let environment = SignatureEnvironment {
+        json_ld_loader: jsonld.loader(),
+        eip712_loader: (),
+    };
+    let resolver = SignerMethod(method);
+    let ssi_signer = SsiSigner(signer);
+    let document = LdDocument::new(document)?;
+    let map_error = |error: SignatureError| Error::Signing(error.to_string());
+
+    macro_rules! sign_with_suite {
+        ($suite:expr) => {{
+            let mut options = ProofOptions::new(
+                created,
+                ReferenceOrOwned::Reference(id),
+                ssi_purpose(request.purpose),
+                Default::default(),
+            );
+            options.challenge = request.challenge.map(str::to_owned);
+            options.domains = request.domain.map(str::to_owned).into_iter().collect();
+            let signed: DataIntegrity<LdDocument, _> = $suite
+                .sign_with(
+                    &environment,
+                    document,
+                    &resolver,
+                    &ssi_signer,
+                    options,
+                    Default::default(),
+                )
+                .await
+                .map_err(map_error)?;
+            serde_json::to_value(&signed)?
+        }};
+    }
+    Ok(match signer.algorithm() {
+        Algorithm::Ed25519 => sign_with_suite!(EdDsaRdfc2022),
+        Algorithm::P256 => sign_with_suite!(EcdsaRdfc2019),
+    })
+}
+
+fn ssi_purpose(purpose: ProofPurpose) -> ssi::verification_methods::ProofPurpose {
+    match purpose {
+        ProofPurpose::AssertionMethod => ssi::verification_methods::ProofPurpose::Assertion,
+        ProofPurpose::Authentication => ssi::verification_methods::ProofPurpose::Authentication,
+    }
+}
+
+/// What a verified Data Integrity proof said.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifiedProof {
+    pub cryptosuite: String,
+    pub verification_method: String,
+    pub proof_purpose: String,
+    pub created: Option<String>,
+    pub challenge: Option<String>,
+    pub domain: Option<Vec<String>>,
+}
+
+/// Verifies the single Data Integrity proof of `document` (VC-DI §4.3). Errors name what is
+/// wrong with the proof's shape; a bad signature is only ever "invalid proof".
+pub async fn verify(
+    document: &serde_json::Value,
+    purpose: ProofPurpose,
+    now: chrono::DateTime<chrono::Utc>,
+    resolver: &dyn KeyResolver,
+    jsonld: &JsonLd,
+) -> Result<VerifiedProof, Error> {
+    let object = document
+        .as_object()
+        .ok_or_else(|| Error::Malformed("a secured document is a JSON object".into()))?;
+    let proof = match object.get("proof") {
+        Some(serde_json::Value::Object(proof)) => proof,
+        Some(serde_json::Value::Array(proofs)) if proofs.len() == 1 && proofs[0].is_object() => {
+            proofs[0]
+                .as_object()
+                .unwrap_or_else(|| unreachable!("checked above"))
+        }
+        Some(serde_json::Value::Array(_)) => {
+            return Err(Error::Unsupported(
+                "proof sets and chains (more than one proof)".into(),
+            ))
+        }
+        Some(_) => return Err(Error::Malformed("`proof` is not an object".into())),
+        None => return Err(Error::Malformed("no `proof`".into())),
+    };
+    let text = |name: &str| proof.get(name).and_then(serde_json::Value::as_str);
+    if text("type") != Some("DataIntegrityProof") {
+        return Err(Error::Unsupported(format!(
+            "proof type {:?}",
+            proof.get("type")
+        )));
+    }
+    let algorithm = match text("cryptosuite") {
+        Some("eddsa-rdfc-2022") => Algorithm::Ed25519,
+        Some("ecdsa-rdfc-2019") => Algorithm::P256,
+        other => return Err(Error::Unsupported(format!("cryptosuite {other:?}"))),
+    };
+    if text("proofPurpose") != Some(purpose.as_str()) {
+        return Err(Error::Malformed(format!(
+            "proofPurpose is {:?}, expected {:?}",
+            proof.get("proofPurpose"),
+            purpose.as_str()
+        )));
+    }
+    let verification_method = text("verificationMethod")
+        .ok_or_else(|| Error::Malformed("proof has no verificationMethod".into()))?;
+    let proof_value =
+        text("proofValue").ok_or_else(|| Error::Malformed("proof has no proofValue".into()))?;
+    // VC-DI-EdDSA §3.3.2 / VC-DI-ECDSA §3.4.2: proofValue is base58btc multibase.
+    if !proof_value.starts_with('z') {
+        return Err(Error::InvalidProof);
+    }
+    let (_, signature) = multibase::decode(proof_value).map_err(|_| Error::InvalidProof)?;
+    let created = text("created").map(str::to_owned);
+    if let Some(created) = &created {
+        chrono::DateTime::parse_from_rfc3339(created).map_err(|_| {
+            Error::Malformed(format!(
+                "proof `created` {created:?} is not a dateTimeStamp"
+            ))
+        })?;
+    }
+    if let Some(expires) = text("expires") {
+        let expires = chrono::DateTime::parse_from_rfc3339(expires).map_err(|_| {
+            Error::Malformed(format!(
+                "proof `expires` {expires:?} is not a dateTimeStamp"
+            ))
+        })?;
+        if expires < now {
+            return Err(Error::Malformed(format!("the proof expired at {expires}")));
+        }
+    }
+
+    let key = resolver.resolve_key(verification_method, purpose).await?;
+    if key.algorithm() != algorithm {
+        return Err(Error::InvalidProof);
+    }
+
+    // VC-DI-EdDSA §3.3.4 (proof configuration): the proof without proofValue, under the
+    // document's @context.
+    let mut configuration = proof.clone();
+    configuration.remove("proofValue");
+    match object.get("@context") {
+        Some(context) => configuration.insert("@context".into(), context.clone()),
+        None => configuration.remove("@context"),
+    };
+    let mut unsecured = object.clone();
+    unsecured.remove("proof");
+    let configuration = serde_json::Value::Object(configuration);
+    let unsecured = serde_json::Value::Object(unsecured);
+
+    // VC-DI-EdDSA §3.3.3 (transformation) and §3.3.5 (hashing).
+    let hash = |lines: Vec<String>| {
+        lines
+            .iter()
+            .fold(Sha256::new(), |hasher, line| {
+                hasher.chain_update(line.as_bytes())
+            })
+            .finalize()
+    };
+    let configuration_hash = hash(jsonld.canonicalize(&configuration).await?);
+    let document_hash = hash(jsonld.canonicalize(&unsecured).await?);
+    let mut hash_data = Vec::with_capacity(64);
+    hash_data.extend_from_slice(&configuration_hash);
+    hash_data.extend_from_slice(&document_hash);
+
+    if !key.verify(&hash_data, &signature) {
+        return Err(Error::InvalidProof);
+    }
+    Ok(VerifiedProof {
+        cryptosuite: algorithm.cryptosuite().to_owned(),
+        verification_method: verification_method.to_owned(),
+        proof_purpose: purpose.as_str().to_owned(),
+        created,
+        challenge: text("challenge").map(str::to_owned),
+        domain: match proof.get("domain") {
+            Some(serde_json::Value::String(domain)) => Some(vec![domain.clone()]),
+            Some(serde_json::Value::Array(domains)) => Some(
+                domains
+                    .iter()
+                    .filter_map(|d| d.as_str().map(str::to_owned))
+                    .collect(),
+            ),
+            _ => None,
+        },
+    })
+}

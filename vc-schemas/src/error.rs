@@ -1,0 +1,82 @@
+//! The one error type of `vc-schemas`.
+//!
+//! Crypto failures are vague on purpose ("invalid proof"): a verifier says *that* a proof
+//! failed, never which byte differed.
+
+/// One failing field of a JSON Schema validation: where (a JSON pointer into the instance)
+/// and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SchemaViolation {
+    /// JSON pointer (RFC 6901) to the failing field, `""` for the whole document.
+    pub pointer: String,
+    /// What the schema expected there.
+    pub message: String,
+}
+
+impl std::fmt::Display for SchemaViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pointer = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{pointer}: {}", self.message)
+    }
+}
+
+/// Everything that can go wrong while issuing, verifying or validating credentials.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is not JSON (or not the JSON shape expected).
+    #[error("not valid JSON: {0}")]
+    Json(String),
+    /// A DID or DID URL does not follow DID Core §3.1/§3.2.
+    #[error("malformed DID or DID URL `{0}`")]
+    InvalidDid(String),
+    /// A DID method kura does not resolve.
+    #[error("unsupported DID method `{0}` (kura resolves did:key, did:jwk and did:web)")]
+    UnsupportedDidMethod(String),
+    /// Resolution failed (network, size limit, document without the key…).
+    #[error("DID resolution failed: {0}")]
+    Resolution(String),
+    /// A public key that kura cannot use (unknown multicodec, curve, encoding…).
+    #[error("unsupported or malformed public key: {0}")]
+    InvalidPublicKey(String),
+    /// A JSON-LD context that is not embedded. kura never fetches contexts.
+    #[error("unknown JSON-LD context `{0}` (contexts are loaded offline only)")]
+    UnknownContext(String),
+    /// JSON-LD expansion or canonicalization failed.
+    #[error("JSON-LD processing failed: {0}")]
+    JsonLd(String),
+    /// The document is JSON but not a credential/presentation kura understands.
+    #[error("malformed credential: {0}")]
+    Malformed(String),
+    /// The signature does not verify. Vague on purpose.
+    #[error("invalid proof")]
+    InvalidProof,
+    /// A proof type, cryptosuite or algorithm that kura does not implement.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The signer (local key, card, HSM) failed.
+    #[error("signing failed: {0}")]
+    Signing(String),
+    /// A key file that cannot be read or written.
+    #[error("key file: {0}")]
+    KeyFile(String),
+    /// Reading or writing a file.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A `credentialSchema` id that is not one of kura's schemas.
+    #[error("unknown schema `{0}` (known: {known})", known = crate::schema::KNOWN_SCHEMA_IDS.join(", "))]
+    UnknownSchema(String),
+    /// The credential does not match its JSON Schema.
+    #[error("schema validation failed: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    SchemaViolations(Vec<SchemaViolation>),
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Json(error.to_string())
+    }
+}

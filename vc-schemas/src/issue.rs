@@ -1,0 +1,186 @@
+//! Issuing credentials and creating presentations, in either proof format.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+use crate::did::ProofPurpose;
+use crate::jsonld::{JsonLd, CREDENTIALS_V2};
+use crate::keys::Signer;
+use crate::model::{self, DataModel, Kind};
+use crate::verify::Input;
+use crate::{di, jwt, schema, Error};
+
+/// The proof format of an issued credential or presentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofFormat {
+    /// An embedded Data Integrity proof (JSON output).
+    DataIntegrity,
+    /// A compact JWS (text output).
+    Jwt,
+}
+
+/// An issued credential or presentation.
+#[derive(Debug, Clone)]
+pub enum Secured {
+    Json(Value),
+    Jwt(String),
+}
+
+impl Secured {
+    /// The form written to files and stdout: pretty JSON, or the bare compact JWT.
+    pub fn to_text(&self) -> String {
+        match self {
+            Self::Json(value) => {
+                serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+            }
+            Self::Jwt(token) => token.clone(),
+        }
+    }
+
+    /// As verifier input.
+    pub fn to_input(&self) -> Input {
+        match self {
+            Self::Json(value) => Input::Json(value.clone()),
+            Self::Jwt(token) => Input::Jwt(token.clone()),
+        }
+    }
+}
+
+fn timestamp(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Issues `credential` (VC DM 2.0, unsecured) as the signer's DID. `issuer` and
+/// `validFrom` are filled in when absent; a present `issuer` must be the signer's DID. A
+/// credential that names a kura schema must match it: kura does not sign what it would
+/// reject on verify.
+pub async fn issue_credential(
+    mut credential: Value,
+    signer: &dyn Signer,
+    format: ProofFormat,
+    now: DateTime<Utc>,
+    jsonld: &JsonLd,
+) -> Result<Secured, Error> {
+    let object = credential
+        .as_object_mut()
+        .ok_or_else(|| Error::Malformed("a credential is a JSON object".into()))?;
+    if object.contains_key("proof") {
+        return Err(Error::Malformed(
+            "the credential already has a proof".into(),
+        ));
+    }
+    let did = crate::keys::controller_of(signer.verification_method()).to_owned();
+    match model::id_of(object.get("issuer")) {
+        None => {
+            object.insert("issuer".into(), did.clone().into());
+        }
+        Some(issuer) if issuer == did => {}
+        Some(issuer) => {
+            return Err(Error::Malformed(format!(
+                "the credential's issuer is {issuer}, but the key belongs to {did}"
+            )))
+        }
+    }
+    if !object.contains_key("validFrom") {
+        object.insert("validFrom".into(), timestamp(now).into());
+    }
+    if model::kind_of(&credential)? != Kind::Credential {
+        return Err(Error::Malformed("not a VerifiableCredential".into()));
+    }
+    if model::data_model_of(&credential)? != DataModel::V2 {
+        return Err(Error::Malformed(format!(
+            "kura issues VC Data Model 2.0: the first @context must be {CREDENTIALS_V2}"
+        )));
+    }
+    for (id, _) in model::credential_schema_ids(&credential) {
+        if schema::schema_document(&id).is_some() {
+            schema::schemas().validate(&id, &credential)?;
+        }
+    }
+    match format {
+        ProofFormat::DataIntegrity => {
+            let request = di::ProofRequest {
+                purpose: ProofPurpose::AssertionMethod,
+                created: now,
+                challenge: None,
+                domain: None,
+            };
+            Ok(Secured::Json(
+                di::sign(credential, signer, &request, jsonld).await?,
+            ))
+        }
+        ProofFormat::Jwt => {
+            jsonld.check_contexts(&credential).await?;
+            let claims = jwt::credential_claims(&credential, now)?;
+            Ok(Secured::Jwt(jwt::sign_compact(&claims, signer).await?))
+        }
+    }
+}
+
+/// Creates a presentation of `credentials` by the signer's DID (the holder), bound to the
+/// verifier's `challenge` and `domain`. Data Integrity presentations embed JWT credentials
+/// as `EnvelopedVerifiableCredential` (VC DM 2.0 §4.13); JWT presentations list JWTs as
+/// strings and Data Integrity credentials as objects.
+pub async fn create_presentation(
+    credentials: &[Input],
+    signer: &dyn Signer,
+    challenge: &str,
+    domain: &str,
+    format: ProofFormat,
+    now: DateTime<Utc>,
+    jsonld: &JsonLd,
+) -> Result<Secured, Error> {
+    if challenge.is_empty() || domain.is_empty() {
+        return Err(Error::Malformed(
+            "a presentation needs a non-empty challenge and domain".into(),
+        ));
+    }
+    let holder = crate::keys::controller_of(signer.verification_method()).to_owned();
+    let embedded: Vec<Value> = credentials
+        .iter()
+        .map(|credential| match (credential, format) {
+            (Input::Json(value), _) => {
+                if value.get("proof").is_none() {
+                    return Err(Error::Malformed(
+                        "only secured credentials (with a proof) can be presented".into(),
+                    ));
+                }
+                if model::kind_of(value)? != Kind::Credential {
+                    return Err(Error::Malformed(
+                        "a presentation embeds credentials, not presentations".into(),
+                    ));
+                }
+                Ok(value.clone())
+            }
+            (Input::Jwt(token), ProofFormat::Jwt) => Ok(Value::String(token.clone())),
+            (Input::Jwt(token), ProofFormat::DataIntegrity) => Ok(json!({
+                "@context": [CREDENTIALS_V2],
+                "id": format!("data:application/vc+jwt,{token}"),
+                "type": "EnvelopedVerifiableCredential",
+            })),
+        })
+        .collect::<Result<_, Error>>()?;
+    let presentation = json!({
+        "@context": [CREDENTIALS_V2],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": embedded,
+    });
+    match format {
+        ProofFormat::DataIntegrity => {
+            let request = di::ProofRequest {
+                purpose: ProofPurpose::Authentication,
+                created: now,
+                challenge: Some(challenge),
+                domain: Some(domain),
+            };
+            Ok(Secured::Json(
+                di::sign(presentation, signer, &request, jsonld).await?,
+            ))
+        }
+        ProofFormat::Jwt => {
+            let claims = jwt::presentation_claims(&presentation, &holder, challenge, domain, now);
+            Ok(Secured::Jwt(jwt::sign_compact(&claims, signer).await?))
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! JSON-LD, offline and cached: the context loader and RDF Dataset Canonicalization.
+//!
+//! Contexts come only from ssi's static set plus the contexts embedded here; any other URL is
+//! an error ([`Error::UnknownContext`]), never a fetch.
+//!
+//! Why a cache: expanding a credential starts by processing its top-level `@context`
+//! (JSON-LD 1.1 Processing §4.1.2), and for `https://www.w3.org/ns/credentials/v2` that is
+//! most of the verify time; a Data Integrity verify does it twice (document and proof
+//! configuration share the `@context`, VC-DI §4.2). The result depends only on the
+//! `@context` value, so [`JsonLd`] keeps the processed active context per distinct
+//! `@context` and starts expansion from it, with the `@context` entry removed. That is the
+//! expansion algorithm's own first step done once (JSON-LD 1.1 API §5.1.2 step 9).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use ssi::json_ld::{
+    expansion::{Action, Options as ExpansionOptions, Policy},
+    syntax::Value as LdValue,
+    Context as ActiveContext, ContextLoader, Expand as _, Loader as _, Process as _,
+};
+use ssi::rdf::{AnyLdEnvironment as _, LdEnvironment};
+
+use crate::Error;
+
+/// The kura vocabulary context (the credential types of [`crate::schema`]).
+pub const KURA_CONTEXT_V1: &str = "https://w3id.org/kura/contexts/v1";
+/// Its text, embedded.
+pub const KURA_CONTEXT_V1_DOCUMENT: &str = include_str!("../contexts/kura-v1.jsonld");
+
+/// VC Data Model 2.0 base context.
+pub const CREDENTIALS_V2: &str = "https://www.w3.org/ns/credentials/v2";
+/// VC Data Model 1.1 base context.
+pub const CREDENTIALS_V1: &str = "https://www.w3.org/2018/credentials/v1";
+
+/// The offline loader and the cache of processed contexts. Build one and share it.
+pub struct JsonLd {
+    loader: ContextLoader,
+    known_urls: Mutex<HashSet<String>>,
+    processed: Mutex<HashMap<String, ActiveContext>>,
+    cache_contexts: bool,
+}
+
+impl Default for JsonLd {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// The policy ssi's own expansion uses (ssi-json-ld `CompactJsonLd`): an undefined term or an
+// invalid value is an error, so nothing in a credential is silently dropped from the
+// signed data.
+fn expansion_options() -> ExpansionOptions {
+    ExpansionOptions {
+        policy: Policy {
+            invalid: Action::Reject,
+            allow_undefined: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+impl JsonLd {
+    pub fn new() -> Self {
+        let embedded = HashMap::from([(
+            KURA_CONTEXT_V1.to_owned(),
+            KURA_CONTEXT_V1_DOCUMENT.to_owned(),
+        )]);
+        let loader = ContextLoader::default()
+            .with_context_map_from(embedded)
+            .unwrap_or_else(|_| unreachable!("the embedded kura context is valid JSON"));
+        Self {
+            loader,
+            known_urls: Mutex::new(HashSet::new()),
+            processed: Mutex::new(HashMap::new()),
+            cache_contexts: true,
+        }
+    }
+
+    /// A processor that processes every `@context` afresh (for measurements and the
+    /// equivalence tests).
+    pub fn without_context_cache() -> Self {
+        Self {
+            cache_contexts: false,
+            ..Self::new()
+        }
+    }
+
+    /// The loader, for handing to ssi (signing).
+    pub fn loader(&self) -> &ContextLoader {
+        &self.loader
+    }
+
+    /// Checks that every context URL in `document` (at any depth) is available offline.
+    pub async fn check_contexts(&self, document: &serde_json::Value) -> Result<(), Error> {
+        let mut urls = Vec::new();
+        collect_context_urls(document, &mut urls);
+        for url in urls {
+            if lock(&self.known_urls).contains(url) {
+                continue;
+            }
+            let iri =
+                ssi::json_ld::Iri::new(url).map_err(|_| Error::UnknownContext(url.to_owned()))?;
+            self.loader
+                .load(iri)
+                .await
+                .map_err(|_| Error::UnknownContext(url.to_owned()))?;
+            lock(&self.known_urls).insert(url.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn active_context(&self, context: &serde_json::Value) -> Result<ActiveContext, Error> {
+        let key = context.to_string();
+        if let Some(active) = lock(&self.processed).get(&key) {
+            return Ok(active.clone());
+        }
+        let value =
+            ssi::json_ld::syntax::to_value(context).map_err(|e| Error::JsonLd(e.to_string()))?;
+        let syntax: ssi::json_ld::syntax::Context = ssi::json_ld::syntax::from_value(value)
+            .map_err(|e| Error::JsonLd(format!("@context: {e}")))?;
+        let active = syntax
+            .process_full(
+                &mut (),
+                &ActiveContext::default(),
+                &self.loader,
+                None,
+                expansion_options().into(),
+                (),
+            )
+            .await
+            .map_err(|e| Error::JsonLd(format!("@context: {e}")))?
+            .into_processed();
+        lock(&self.processed).insert(key, active.clone());
+        Ok(active)
+    }
+
+    /// RDFC-1.0 canonical N-Quads of a compacted JSON-LD document, one line per quad
+    /// (each line ends with `\n`), sorted.
+    pub async fn canonicalize(&self, document: &serde_json::Value) -> Result<Vec<String>, Error> {
+        let object = document
+            .as_object()
+            .ok_or_else(|| Error::Malformed("a JSON-LD document must be a JSON object".into()))?;
+        if !self.cache_contexts {
+            return self.canonicalize_uncached(document).await;
+        }
+        self.check_contexts(document).await?;
+        let (active, body) = match object.get("@context") {
+            Some(context) => {
+                let active = self.active_context(context).await?;
+                let mut body = object.clone();
+                body.remove("@context");
+                (active, serde_json::Value::Object(body))
+            }
+            None => (ActiveContext::default(), document.clone()),
+        };
+        let value: LdValue =
+            ssi::json_ld::syntax::to_value(&body).map_err(|e| Error::JsonLd(e.to_string()))?;
+        let expanded = value
+            .expand_full(&mut (), active, None, &self.loader, expansion_options(), ())
+            .await
+            .map_err(|e| Error::JsonLd(e.to_string()))?;
+        let mut environment: LdEnvironment = LdEnvironment::default();
+        environment
+            .canonical_form_of(&expanded)
+            .map_err(|e| Error::JsonLd(e.to_string()))
+    }
+
+    /// Like [`JsonLd::canonicalize`] but processing the `@context` afresh, as a plain
+    /// JSON-LD processor does. Kept for the benchmark and the equivalence tests.
+    pub async fn canonicalize_uncached(
+        &self,
+        document: &serde_json::Value,
+    ) -> Result<Vec<String>, Error> {
+        self.check_contexts(document).await?;
+        let value: LdValue =
+            ssi::json_ld::syntax::to_value(document).map_err(|e| Error::JsonLd(e.to_string()))?;
+        let expanded = value
+            .expand_full(
+                &mut (),
+                ActiveContext::default(),
+                None,
+                &self.loader,
+                expansion_options(),
+                (),
+            )
+            .await
+            .map_err(|e| Error::JsonLd(e.to_string()))?;
+        let mut environment: LdEnvironment = LdEnvironment::default();
+        environment
+            .canonical_form_of(&expanded)
+            .map_err(|e| Error::JsonLd(e.to_string()))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned cache is still a valid cache: entries are inserted whole.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn collect_context_urls<'a>(value: &'a serde_json::Value, urls: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::Object(object) => {
+            for (key, member) in object {
+                if key == "@context" {
+                    collect_urls_in_context(member, urls);
+                } else {
+                    collect_context_urls(member, urls);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_context_urls(item, urls)),
+        _ => {}
+    }
+}
+
+fn collect_urls_in_context<'a>(context: &'a serde_json::Value, urls: &mut Vec<&'a str>) {
+    match context {
+        serde_json::Value::String(url) => urls.push(url),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_urls_in_context(item, urls)),
+        // An inline context may import (`@import`) or scope further contexts.
+        serde_json::Value::Object(_) => collect_context_urls(context, urls),
+        _ => {}
+    }
+}

@@ -1,0 +1,246 @@
+//! VC-JWT and VP-JWT (JWS compact serialization, RFC 7515 §7.1), EdDSA and ES256.
+//!
+//! Encoding chosen (written down in docs/credentials.md): the VC Data Model 1.1 JWT
+//! encoding (§6.3.1) carrying a VC Data Model 2.0 document unchanged inside the `vc` / `vp`
+//! claim, with the registered claims derived from it (`iss`, `sub`, `jti`, `nbf`, `exp`;
+//! `nonce` = challenge and `aud` = domain for presentations). On input kura also accepts
+//! the VC-JOSE-COSE style where the payload *is* the credential or presentation.
+//!
+//! The JWS is assembled here because kura's [`Signer`] is asynchronous (a card answers over
+//! APDUs) and josekit's `JwsSigner` is not; verification is josekit's.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use serde_json::{json, Map, Value};
+
+use crate::did::{KeyResolver, ProofPurpose};
+use crate::keys::{controller_of, Algorithm, PublicKey, Signer};
+use crate::model::{self, Kind};
+use crate::Error;
+
+/// Signs `payload` as a compact JWS with `kid` = the signer's verification method.
+pub async fn sign_compact(payload: &Value, signer: &dyn Signer) -> Result<String, Error> {
+    let header = json!({
+        "alg": signer.algorithm().jose_name(),
+        "kid": signer.verification_method(),
+        "typ": "JWT",
+    });
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let signature = signer.sign(signing_input.as_bytes()).await?;
+    Ok(format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
+}
+
+/// VC DM 1.1 §6.3.1 claims for a credential, `iat` = `now`.
+pub fn credential_claims(
+    credential: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Value, Error> {
+    let mut claims = Map::new();
+    let issuer = model::id_of(credential.get("issuer"))
+        .ok_or_else(|| Error::Malformed("the credential has no issuer".into()))?;
+    claims.insert("iss".into(), issuer.into());
+    if let Some(subject) = model::id_of(credential.get("credentialSubject")) {
+        claims.insert("sub".into(), subject.into());
+    }
+    if let Some(id) = credential.get("id").and_then(Value::as_str) {
+        claims.insert("jti".into(), id.into());
+    }
+    let (not_before, expires) = model::validity_seconds(credential)?;
+    if let Some(nbf) = not_before {
+        claims.insert("nbf".into(), nbf.into());
+    }
+    if let Some(exp) = expires {
+        claims.insert("exp".into(), exp.into());
+    }
+    claims.insert("iat".into(), now.timestamp().into());
+    claims.insert("vc".into(), credential.clone());
+    Ok(Value::Object(claims))
+}
+
+/// VC DM 1.1 §6.3.1 claims for a presentation: `nonce` = challenge, `aud` = domain.
+pub fn presentation_claims(
+    presentation: &Value,
+    holder: &str,
+    challenge: &str,
+    domain: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Value {
+    json!({
+        "iss": holder,
+        "aud": domain,
+        "nonce": challenge,
+        "iat": now.timestamp(),
+        "nbf": now.timestamp(),
+        "vp": presentation,
+    })
+}
+
+/// What a verified JWT carried.
+#[derive(Debug, Clone)]
+pub struct VerifiedJwt {
+    pub algorithm: Algorithm,
+    pub key_id: String,
+    pub claims: Map<String, Value>,
+    /// The credential or presentation (the `vc`/`vp` claim, or the payload itself).
+    pub document: Value,
+    pub kind: Kind,
+}
+
+fn decode_json_part(part: &str, what: &str) -> Result<Value, Error> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| Error::Malformed(format!("JWT {what} is not base64url")))?;
+    serde_json::from_slice(&bytes).map_err(|_| Error::Malformed(format!("JWT {what} is not JSON")))
+}
+
+fn verifier_for(key: &PublicKey) -> Result<Box<dyn josekit::jws::JwsVerifier>, Error> {
+    let jwk = josekit::jwk::Jwk::from_map(key.to_jwk())
+        .map_err(|e| Error::InvalidPublicKey(e.to_string()))?;
+    let verifier: Box<dyn josekit::jws::JwsVerifier> = match key {
+        PublicKey::Ed25519(_) => Box::new(
+            josekit::jws::EdDSA
+                .verifier_from_jwk(&jwk)
+                .map_err(|e| Error::InvalidPublicKey(e.to_string()))?,
+        ),
+        PublicKey::P256(_) => Box::new(
+            josekit::jws::ES256
+                .verifier_from_jwk(&jwk)
+                .map_err(|e| Error::InvalidPublicKey(e.to_string()))?,
+        ),
+    };
+    Ok(verifier)
+}
+
+/// Verifies a compact JWT credential or presentation: signature (josekit), `kid` bound to
+/// `iss`, and `nbf`/`exp` at `now`. Challenge/domain are checked by the caller.
+pub async fn verify(
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    resolver: &dyn KeyResolver,
+) -> Result<(VerifiedJwt, Vec<String>), Error> {
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header, payload, _signature] = parts.as_slice() else {
+        return Err(Error::Malformed(
+            "a compact JWS has exactly three parts".into(),
+        ));
+    };
+    let header = decode_json_part(header, "header")?;
+    let unverified = decode_json_part(payload, "payload")?;
+    let algorithm = match header.get("alg").and_then(Value::as_str) {
+        Some("EdDSA") => Algorithm::Ed25519,
+        Some("ES256") => Algorithm::P256,
+        other => {
+            return Err(Error::Unsupported(format!(
+                "JWS alg {other:?} (kura accepts EdDSA, ES256)"
+            )))
+        }
+    };
+    let (kind, document) = match (unverified.get("vc"), unverified.get("vp")) {
+        (Some(vc), None) => (Kind::Credential, vc.clone()),
+        (None, Some(vp)) => (Kind::Presentation, vp.clone()),
+        (None, None) if unverified.get("@context").is_some() => {
+            (model::kind_of(&unverified)?, unverified.clone())
+        }
+        _ => {
+            return Err(Error::Malformed(
+                "the JWT carries neither a `vc` nor a `vp` claim".into(),
+            ))
+        }
+    };
+    let issuer = unverified
+        .get("iss")
+        .and_then(Value::as_str)
+        .or_else(|| match kind {
+            Kind::Credential => model::id_of(document.get("issuer")),
+            Kind::Presentation => model::id_of(document.get("holder")),
+        })
+        .ok_or_else(|| Error::Malformed("the JWT names no issuer (`iss`)".into()))?
+        .to_owned();
+    // The key: `kid` as a DID URL, or, for did:key/did:jwk issuers without `kid`, their one key.
+    let key_id = match header.get("kid").and_then(Value::as_str) {
+        Some(kid) if kid.starts_with('#') => format!("{issuer}{kid}"),
+        Some(kid) => kid.to_owned(),
+        // did:key and did:jwk documents have exactly one key (did:key §3.1.2, did:jwk §2.2).
+        None if issuer.starts_with("did:key:") => {
+            format!("{issuer}#{}", &issuer["did:key:".len()..])
+        }
+        None if issuer.starts_with("did:jwk:") => format!("{issuer}#0"),
+        None => return Err(Error::Malformed("the JWT header has no `kid`".into())),
+    };
+    if controller_of(&key_id) != issuer {
+        return Err(Error::Malformed(format!(
+            "`kid` {key_id} is not controlled by `iss` {issuer}"
+        )));
+    }
+    let purpose = match kind {
+        Kind::Credential => ProofPurpose::AssertionMethod,
+        Kind::Presentation => ProofPurpose::Authentication,
+    };
+    let key = resolver.resolve_key(&key_id, purpose).await?;
+    if key.algorithm() != algorithm {
+        return Err(Error::InvalidProof);
+    }
+    let verifier = verifier_for(&key)?;
+    let (payload, _) = josekit::jwt::decode_with_verifier(token, verifier.as_ref())
+        .map_err(|_| Error::InvalidProof)?;
+    let claims = payload.claims_set().clone();
+
+    let mut problems = Vec::new();
+    // RFC 7519 §4.1.4 / §4.1.5, no leeway: the caller's clock is the reference.
+    let seconds = |name: &str| {
+        claims.get(name).map(|v| {
+            v.as_i64()
+                .ok_or_else(|| Error::Malformed(format!("`{name}` is not a NumericDate")))
+        })
+    };
+    if let Some(nbf) = seconds("nbf").transpose()? {
+        if now.timestamp() < nbf {
+            problems.push(format!("not yet valid: nbf is {nbf}"));
+        }
+    }
+    if let Some(exp) = seconds("exp").transpose()? {
+        if now.timestamp() >= exp {
+            problems.push(format!("expired: exp was {exp}"));
+        }
+    }
+    if kind == Kind::Credential {
+        if let Some(inner) = model::id_of(document.get("issuer")) {
+            if inner != issuer {
+                problems.push(format!(
+                    "`iss` {issuer} differs from the credential issuer {inner}"
+                ));
+            }
+        }
+    }
+    Ok((
+        VerifiedJwt {
+            algorithm,
+            key_id,
+            claims,
+            document,
+            kind,
+        },
+        problems,
+    ))
+}
+
+/// The credential or presentation inside a JWT, **without** verifying anything (for schema
+/// checks and display only).
+pub fn unverified_document(token: &str) -> Result<Value, Error> {
+    let payload = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| Error::Malformed("a compact JWS has exactly three parts".into()))?;
+    let payload = decode_json_part(payload, "payload")?;
+    Ok(match (payload.get("vc"), payload.get("vp")) {
+        (Some(vc), _) => vc.clone(),
+        (None, Some(vp)) => vp.clone(),
+        _ => payload,
+    })
+}

@@ -1,0 +1,410 @@
+//! One entry point for every kind of input: a VC or a VP, secured with Data Integrity or as
+//! a JWT, from any issuer whose DID resolves. The answer is a [`Verdict`] with reasons.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::did::{KeyResolver, ProofPurpose};
+use crate::jsonld::JsonLd;
+use crate::keys::controller_of;
+use crate::model::{self, DataModel, Kind};
+use crate::{di, jwt, schema, Error};
+
+/// What the verifier expects: its own challenge and domain (presentations) and the time.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub challenge: Option<String>,
+    pub domain: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+impl VerifyOptions {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self {
+            challenge: None,
+            domain: None,
+            now,
+        }
+    }
+}
+
+/// How the input was secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    DataIntegrity,
+    Jwt,
+}
+
+/// The verdict on one credential or presentation (and, for a presentation, on each
+/// credential inside it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub valid: bool,
+    pub kind: Option<Kind>,
+    pub format: Format,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_model: Option<DataModel>,
+    /// The issuer (credential) or holder (presentation) whose key signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_method: Option<String>,
+    /// `eddsa-rdfc-2022`, `ecdsa-rdfc-2019`, `EdDSA` or `ES256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    pub types: Vec<String>,
+    /// Checks that passed.
+    pub checks: Vec<String>,
+    /// Why it is not valid (empty when valid).
+    pub errors: Vec<String>,
+    /// Things not checked, worth knowing.
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<Verdict>,
+}
+
+impl Verdict {
+    fn new(format: Format) -> Self {
+        Self {
+            valid: false,
+            kind: None,
+            format,
+            data_model: None,
+            signer: None,
+            verification_method: None,
+            algorithm: None,
+            types: Vec::new(),
+            checks: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            credentials: Vec::new(),
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        self.valid = self.errors.is_empty() && self.credentials.iter().all(|c| c.valid);
+        self
+    }
+}
+
+/// A parsed input: a JSON document or a compact JWS.
+#[derive(Debug, Clone)]
+pub enum Input {
+    Json(Value),
+    Jwt(String),
+}
+
+/// Parses text as a JSON credential/presentation or a compact JWT (bare or as a JSON string).
+pub fn parse_input(text: &str) -> Result<Input, Error> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') || trimmed.starts_with('"') {
+        return match serde_json::from_str::<Value>(trimmed)? {
+            Value::String(token) => Ok(Input::Jwt(token)),
+            value @ Value::Object(_) => Ok(Input::Json(value)),
+            _ => Err(Error::Json("expected a JSON object or a JWT".into())),
+        };
+    }
+    let is_base64url = |part: &str| {
+        part.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let parts: Vec<&str> = trimmed.split('.').collect();
+    if parts.len() == 3 && parts.iter().all(|p| is_base64url(p)) && !parts[0].is_empty() {
+        return Ok(Input::Jwt(trimmed.to_owned()));
+    }
+    Err(Error::Json(
+        "neither a JSON object nor a compact JWT".into(),
+    ))
+}
+
+/// Verifies credentials and presentations. Holds the JSON-LD context cache: build one and
+/// reuse it.
+pub struct Verifier<'a> {
+    pub resolver: &'a dyn KeyResolver,
+    pub jsonld: &'a JsonLd,
+}
+
+/// The JWT inside an `EnvelopedVerifiableCredential`/`Presentation` (VC DM 2.0 §4.13):
+/// `id` is a `data:application/vc+jwt,…` (or `vp+jwt`) URL.
+fn enveloped_jwt(document: &Value) -> Option<&str> {
+    let types = model::types_of(document);
+    if !types
+        .iter()
+        .any(|t| t == "EnvelopedVerifiableCredential" || t == "EnvelopedVerifiablePresentation")
+    {
+        return None;
+    }
+    let id = document.get("id")?.as_str()?;
+    [
+        "data:application/vc+jwt,",
+        "data:application/vp+jwt,",
+        "data:application/vc+ld+json+jwt,",
+    ]
+    .iter()
+    .find_map(|prefix| id.strip_prefix(prefix))
+}
+
+impl Verifier<'_> {
+    /// Verifies `input`. `Err` only when the input is not a credential at all (not JSON,
+    /// no VC/VP type); every failure of a credential is in the verdict.
+    pub async fn verify(&self, input: &Input, options: &VerifyOptions) -> Result<Verdict, Error> {
+        match input {
+            Input::Json(document) if enveloped_jwt(document).is_some() => {
+                let token = enveloped_jwt(document).unwrap_or_default().to_owned();
+                Ok(Box::pin(self.verify_jwt(&token, options)).await)
+            }
+            Input::Json(document) => {
+                model::kind_of(document)?;
+                Ok(Box::pin(self.verify_data_integrity(document, options)).await)
+            }
+            Input::Jwt(token) => Ok(Box::pin(self.verify_jwt(token, options)).await),
+        }
+    }
+
+    async fn verify_data_integrity(&self, document: &Value, options: &VerifyOptions) -> Verdict {
+        let mut verdict = Verdict::new(Format::DataIntegrity);
+        verdict.types = model::types_of(document);
+        let kind = match model::kind_of(document) {
+            Ok(kind) => kind,
+            Err(error) => {
+                verdict.errors.push(error.to_string());
+                return verdict.finish();
+            }
+        };
+        verdict.kind = Some(kind);
+        match model::data_model_of(document) {
+            Ok(data_model) => verdict.data_model = Some(data_model),
+            Err(error) => verdict.errors.push(error.to_string()),
+        }
+        let purpose = match kind {
+            Kind::Credential => ProofPurpose::AssertionMethod,
+            Kind::Presentation => ProofPurpose::Authentication,
+        };
+        let expected_signer = match kind {
+            Kind::Credential => model::id_of(document.get("issuer")),
+            Kind::Presentation => model::id_of(document.get("holder")),
+        };
+        if kind == Kind::Credential && expected_signer.is_none() {
+            verdict.errors.push("the credential has no issuer".into());
+        }
+        match di::verify(document, purpose, options.now, self.resolver, self.jsonld).await {
+            Ok(proof) => {
+                verdict
+                    .checks
+                    .push(format!("{} proof verifies", proof.cryptosuite));
+                let controller = controller_of(&proof.verification_method).to_owned();
+                match expected_signer {
+                    Some(expected) if expected != controller => verdict.errors.push(format!(
+                        "signed by {controller}, but the {} is {expected}",
+                        if kind == Kind::Credential {
+                            "issuer"
+                        } else {
+                            "holder"
+                        }
+                    )),
+                    _ => verdict
+                        .checks
+                        .push(format!("key is controlled by {controller}")),
+                }
+                if kind == Kind::Presentation {
+                    let domains = proof.domain.clone().unwrap_or_default();
+                    check_binding(&mut verdict, options, proof.challenge.as_deref(), &domains);
+                }
+                verdict.signer = Some(controller);
+                verdict.algorithm = Some(proof.cryptosuite);
+                verdict.verification_method = Some(proof.verification_method);
+            }
+            Err(error) => verdict.errors.push(error.to_string()),
+        }
+        match kind {
+            Kind::Credential => self.check_credential_content(&mut verdict, document, options),
+            Kind::Presentation => {
+                self.verify_embedded(&mut verdict, document.get("verifiableCredential"), options)
+                    .await
+            }
+        }
+        verdict.finish()
+    }
+
+    async fn verify_jwt(&self, token: &str, options: &VerifyOptions) -> Verdict {
+        let mut verdict = Verdict::new(Format::Jwt);
+        let (verified, problems) = match jwt::verify(token, options.now, self.resolver).await {
+            Ok(result) => result,
+            Err(error) => {
+                verdict.errors.push(error.to_string());
+                return verdict.finish();
+            }
+        };
+        verdict.checks.push(format!(
+            "{} signature verifies",
+            verified.algorithm.jose_name()
+        ));
+        verdict.errors.extend(problems);
+        verdict.kind = Some(verified.kind);
+        verdict.types = model::types_of(&verified.document);
+        verdict.data_model = model::data_model_of(&verified.document).ok();
+        verdict.signer = Some(controller_of(&verified.key_id).to_owned());
+        verdict.algorithm = Some(verified.algorithm.jose_name().to_owned());
+        verdict.verification_method = Some(verified.key_id.clone());
+        match verified.kind {
+            Kind::Credential => {
+                self.check_credential_content(&mut verdict, &verified.document, options)
+            }
+            Kind::Presentation => {
+                let text = |name: &str| {
+                    verified
+                        .claims
+                        .get(name)
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                };
+                let audiences: Vec<String> = match verified.claims.get("aud") {
+                    Some(Value::String(aud)) => vec![aud.clone()],
+                    Some(Value::Array(auds)) => auds
+                        .iter()
+                        .filter_map(|a| a.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                check_binding(&mut verdict, options, text("nonce").as_deref(), &audiences);
+                if let Some(holder) = model::id_of(verified.document.get("holder")) {
+                    if Some(holder) != verdict.signer.as_deref() {
+                        verdict.errors.push(format!(
+                            "`iss` differs from the presentation holder {holder}"
+                        ));
+                    }
+                }
+                self.verify_embedded(
+                    &mut verdict,
+                    verified.document.get("verifiableCredential"),
+                    options,
+                )
+                .await;
+            }
+        }
+        verdict.finish()
+    }
+
+    fn check_credential_content(
+        &self,
+        verdict: &mut Verdict,
+        credential: &Value,
+        options: &VerifyOptions,
+    ) {
+        match model::validity_problems(credential, options.now) {
+            Ok(problems) if problems.is_empty() => {
+                verdict.checks.push("within its validity period".into())
+            }
+            Ok(problems) => verdict.errors.extend(problems),
+            Err(error) => verdict.errors.push(error.to_string()),
+        }
+        for (id, _) in model::credential_schema_ids(credential) {
+            if schema::schema_document(&id).is_none() {
+                verdict.warnings.push(format!(
+                    "credentialSchema {id} is not a kura schema: not checked"
+                ));
+                continue;
+            }
+            match schema::schemas().validate(&id, credential) {
+                Ok(()) => verdict.checks.push(format!("matches schema {id}")),
+                Err(error) => verdict.errors.push(error.to_string()),
+            }
+        }
+    }
+
+    async fn verify_embedded(
+        &self,
+        verdict: &mut Verdict,
+        credentials: Option<&Value>,
+        options: &VerifyOptions,
+    ) {
+        let items: Vec<&Value> = match credentials {
+            None => return,
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(single) => vec![single],
+        };
+        for (index, item) in items.into_iter().enumerate() {
+            let embedded_options = VerifyOptions::at(options.now);
+            let input = match item {
+                Value::String(token) => Input::Jwt(token.clone()),
+                Value::Object(_)
+                    if model::types_of(item)
+                        .iter()
+                        .any(|t| t == "EnvelopedVerifiableCredential") =>
+                {
+                    match enveloped_jwt(item) {
+                        Some(token) => Input::Jwt(token.to_owned()),
+                        None => {
+                            verdict.errors.push(format!(
+                                "credential {index}: enveloped credential is not a vc+jwt data URL"
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                Value::Object(_) => Input::Json(item.clone()),
+                _ => {
+                    verdict
+                        .errors
+                        .push(format!("credential {index}: neither an object nor a JWT"));
+                    continue;
+                }
+            };
+            let embedded = match self.verify(&input, &embedded_options).await {
+                Ok(embedded) => embedded,
+                Err(error) => {
+                    verdict.errors.push(format!("credential {index}: {error}"));
+                    continue;
+                }
+            };
+            if embedded.kind != Some(Kind::Credential) {
+                verdict
+                    .errors
+                    .push(format!("credential {index}: not a verifiable credential"));
+            }
+            if !embedded.valid {
+                verdict
+                    .errors
+                    .push(format!("credential {index} is not valid"));
+            }
+            verdict.credentials.push(embedded);
+        }
+    }
+}
+
+/// VC-DI §2.1 / VC DM 1.1 §6.3.1: a presentation is bound to the verifier's challenge
+/// (`nonce`) and domain (`aud`). Without an expected value a presentation could be a
+/// replay, so the absence of expectations is itself a failure.
+fn check_binding(
+    verdict: &mut Verdict,
+    options: &VerifyOptions,
+    challenge: Option<&str>,
+    domains: &[String],
+) {
+    match (&options.challenge, challenge) {
+        (Some(expected), Some(found)) if expected == found => verdict.checks.push("challenge matches".into()),
+        (Some(expected), Some(found)) => {
+            verdict.errors.push(format!("challenge mismatch: expected {expected:?}, found {found:?}"))
+        }
+        (Some(_), None) => verdict.errors.push("the presentation carries no challenge".into()),
+        (None, _) => verdict
+            .errors
+            .push("no expected challenge given: a presentation only proves freshness against the verifier's challenge".into()),
+    }
+    match &options.domain {
+        Some(expected) if domains.iter().any(|d| d == expected) => {
+            verdict.checks.push("domain matches".into())
+        }
+        Some(expected) if domains.is_empty() => verdict.errors.push(format!(
+            "the presentation carries no domain (expected {expected:?})"
+        )),
+        Some(expected) => verdict.errors.push(format!(
+            "domain mismatch: expected {expected:?}, found {domains:?}"
+        )),
+        None => verdict.errors.push(
+            "no expected domain given: a presentation is bound to one verifier's domain".into(),
+        ),
+    }
+}

@@ -1,0 +1,341 @@
+//! End-to-end tests of the library: issue → verify in both formats and both algorithms,
+//! presentations with challenge/domain, and the bad inputs of issue 2.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use vc_schemas::{
+    create_presentation, issue_credential, schema, Algorithm, Input, JsonLd, LocalKey,
+    OfflineResolver, ProofFormat, Secured, Verdict, Verifier, VerifyOptions,
+};
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn key(algorithm: Algorithm, seed: u8) -> LocalKey {
+    let key = LocalKey::from_secret_bytes(algorithm, &[seed; 32], String::new()).unwrap();
+    let vm = vc_schemas::did::did_key_verification_method(&vc_schemas::Signer::public_key(&key));
+    key.with_verification_method(vm)
+}
+
+fn licence(subject: &str) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/kura/contexts/v1"],
+        "type": ["VerifiableCredential", "QualificationCredential"],
+        "validUntil": "2030-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": subject,
+            "qualification": {
+                "type": "ProfessionalLicense",
+                "qualificationName": "Registered Nurse",
+                "licenseNumber": "RN-123456",
+                "issuingAuthority": "Ministry of Health, Labour and Welfare",
+                "jurisdiction": "JP"
+            }
+        },
+        "credentialSchema": {"id": schema::QUALIFICATION, "type": "JsonSchema"}
+    })
+}
+
+async fn verify(input: &Input, options: &VerifyOptions) -> Verdict {
+    let jsonld = JsonLd::new();
+    Verifier {
+        resolver: &OfflineResolver,
+        jsonld: &jsonld,
+    }
+    .verify(input, options)
+    .await
+    .unwrap()
+}
+
+async fn issue(algorithm: Algorithm, format: ProofFormat) -> (LocalKey, Secured) {
+    let issuer = key(algorithm, 1);
+    let secured = issue_credential(
+        licence("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"),
+        &issuer,
+        format,
+        now(),
+        &JsonLd::new(),
+    )
+    .await
+    .unwrap();
+    (issuer, secured)
+}
+
+#[tokio::test]
+async fn credentials_round_trip_in_every_format_and_algorithm() {
+    for algorithm in [Algorithm::Ed25519, Algorithm::P256] {
+        for format in [ProofFormat::DataIntegrity, ProofFormat::Jwt] {
+            let (issuer, secured) = issue(algorithm, format).await;
+            let verdict = verify(&secured.to_input(), &VerifyOptions::at(now())).await;
+            assert!(verdict.valid, "{algorithm:?} {format:?}: {verdict:#?}");
+            assert_eq!(verdict.signer.as_deref(), Some(issuer.did()));
+            assert!(
+                verdict.checks.iter().any(|c| c.contains("matches schema")),
+                "{verdict:#?}"
+            );
+            if let Secured::Json(vc) = &secured {
+                assert_eq!(vc["issuer"], issuer.did());
+                assert_eq!(vc["validFrom"], "2026-01-01T00:00:00Z");
+                assert_eq!(vc["proof"]["cryptosuite"], algorithm.cryptosuite());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn cached_and_uncached_canonicalization_agree() {
+    let (_, Secured::Json(vc)) = issue(Algorithm::Ed25519, ProofFormat::DataIntegrity).await else {
+        unreachable!()
+    };
+    let jsonld = JsonLd::new();
+    let mut unsecured = vc.clone();
+    unsecured.as_object_mut().unwrap().remove("proof");
+    let uncached = jsonld.canonicalize_uncached(&unsecured).await.unwrap();
+    assert_eq!(jsonld.canonicalize(&unsecured).await.unwrap(), uncached);
+    // Second call comes from the cache.
+    assert_eq!(jsonld.canonicalize(&unsecured).await.unwrap(), uncached);
+    assert!(uncached
+        .iter()
+        .any(|line| line.contains("Registered Nurse")));
+}
+
+#[tokio::test]
+async fn expired_and_not_yet_valid_credentials_fail() {
+    for format in [ProofFormat::DataIntegrity, ProofFormat::Jwt] {
+        let (_, secured) = issue(Algorithm::Ed25519, format).await;
+        let later = VerifyOptions::at(now() + Duration::days(365 * 5));
+        let verdict = verify(&secured.to_input(), &later).await;
+        assert!(!verdict.valid);
+        assert!(
+            verdict.errors.iter().any(|e| e.starts_with("expired")),
+            "{verdict:#?}"
+        );
+        let earlier = VerifyOptions::at(now() - Duration::days(1));
+        let verdict = verify(&secured.to_input(), &earlier).await;
+        assert!(
+            verdict
+                .errors
+                .iter()
+                .any(|e| e.starts_with("not yet valid")),
+            "{verdict:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tampered_credentials_fail() {
+    let (_, Secured::Json(vc)) = issue(Algorithm::Ed25519, ProofFormat::DataIntegrity).await else {
+        unreachable!()
+    };
+    let mut tampered = vc.clone();
+    tampered["credentialSubject"]["qualification"]["licenseNumber"] = json!("RN-999999");
+    let verdict = verify(&Input::Json(tampered), &VerifyOptions::at(now())).await;
+    assert!(!verdict.valid);
+    assert!(
+        verdict.errors.contains(&"invalid proof".to_owned()),
+        "{verdict:#?}"
+    );
+
+    let (_, Secured::Jwt(token)) = issue(Algorithm::P256, ProofFormat::Jwt).await else {
+        unreachable!()
+    };
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].replacen('e', "f", 1);
+    let verdict = verify(&Input::Jwt(parts.join(".")), &VerifyOptions::at(now())).await;
+    assert!(!verdict.valid, "{verdict:#?}");
+}
+
+#[tokio::test]
+async fn issuer_must_own_the_key() {
+    let (_, Secured::Json(mut vc)) = issue(Algorithm::Ed25519, ProofFormat::DataIntegrity).await
+    else {
+        unreachable!()
+    };
+    // Re-sign by someone else but keep the claimed issuer: the issuer check must catch it.
+    let mallory = key(Algorithm::Ed25519, 9);
+    let claimed = vc["issuer"].clone();
+    vc.as_object_mut().unwrap().remove("proof");
+    let error = issue_credential(
+        vc.clone(),
+        &mallory,
+        ProofFormat::DataIntegrity,
+        now(),
+        &JsonLd::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("issuer"), "{error}");
+    let request = vc_schemas::di::ProofRequest {
+        purpose: vc_schemas::ProofPurpose::AssertionMethod,
+        created: now(),
+        challenge: None,
+        domain: None,
+    };
+    let forged = vc_schemas::di::sign(vc, &mallory, &request, &JsonLd::new())
+        .await
+        .unwrap();
+    assert_eq!(forged["issuer"], claimed);
+    let verdict = verify(&Input::Json(forged), &VerifyOptions::at(now())).await;
+    assert!(!verdict.valid);
+    assert!(
+        verdict
+            .errors
+            .iter()
+            .any(|e| e.contains("but the issuer is")),
+        "{verdict:#?}"
+    );
+}
+
+#[tokio::test]
+async fn presentations_check_challenge_domain_and_embedded_credentials() {
+    let holder = key(Algorithm::Ed25519, 2);
+    for format in [ProofFormat::DataIntegrity, ProofFormat::Jwt] {
+        let (_, di_vc) = issue(Algorithm::Ed25519, ProofFormat::DataIntegrity).await;
+        let (_, jwt_vc) = issue(Algorithm::P256, ProofFormat::Jwt).await;
+        let vp = create_presentation(
+            &[di_vc.to_input(), jwt_vc.to_input()],
+            &holder,
+            "c-123",
+            "verifier.example",
+            format,
+            now(),
+            &JsonLd::new(),
+        )
+        .await
+        .unwrap();
+        let good = VerifyOptions {
+            challenge: Some("c-123".into()),
+            domain: Some("verifier.example".into()),
+            now: now(),
+        };
+        let verdict = verify(&vp.to_input(), &good).await;
+        assert!(verdict.valid, "{format:?}: {verdict:#?}");
+        assert_eq!(verdict.credentials.len(), 2);
+        assert_eq!(verdict.signer.as_deref(), Some(holder.did()));
+
+        let wrong_challenge = VerifyOptions {
+            challenge: Some("c-124".into()),
+            ..good.clone()
+        };
+        let verdict = verify(&vp.to_input(), &wrong_challenge).await;
+        assert!(
+            verdict
+                .errors
+                .iter()
+                .any(|e| e.starts_with("challenge mismatch")),
+            "{verdict:#?}"
+        );
+        let wrong_domain = VerifyOptions {
+            domain: Some("evil.example".into()),
+            ..good.clone()
+        };
+        let verdict = verify(&vp.to_input(), &wrong_domain).await;
+        assert!(
+            verdict
+                .errors
+                .iter()
+                .any(|e| e.starts_with("domain mismatch")),
+            "{verdict:#?}"
+        );
+        let verdict = verify(&vp.to_input(), &VerifyOptions::at(now())).await;
+        assert!(
+            !verdict.valid,
+            "a presentation without expectations must not pass"
+        );
+        // An embedded credential that expired makes the presentation invalid.
+        let later = VerifyOptions {
+            now: now() + Duration::days(365 * 5),
+            ..good.clone()
+        };
+        let verdict = verify(&vp.to_input(), &later).await;
+        assert!(
+            !verdict.valid
+                && verdict
+                    .errors
+                    .iter()
+                    .any(|e| e.contains("credential 0 is not valid")),
+            "{verdict:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_context_is_an_error_not_a_fetch() {
+    let issuer = key(Algorithm::Ed25519, 1);
+    let mut credential = licence("did:example:bob");
+    credential["@context"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("https://example.com/unknown-context/v1"));
+    let error = issue_credential(
+        credential,
+        &issuer,
+        ProofFormat::DataIntegrity,
+        now(),
+        &JsonLd::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, vc_schemas::Error::UnknownContext(_)),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn undefined_terms_are_rejected_not_dropped() {
+    let issuer = key(Algorithm::Ed25519, 1);
+    let credential = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:bob", "notInAnyContext": true}
+    });
+    assert!(issue_credential(
+        credential,
+        &issuer,
+        ProofFormat::DataIntegrity,
+        now(),
+        &JsonLd::new()
+    )
+    .await
+    .is_err());
+}
+
+#[tokio::test]
+async fn schema_violations_block_issuance() {
+    let issuer = key(Algorithm::Ed25519, 1);
+    let mut credential = licence("did:example:bob");
+    credential["credentialSubject"]["qualification"]["jurisdiction"] = json!("Japan");
+    let error = issue_credential(credential, &issuer, ProofFormat::Jwt, now(), &JsonLd::new())
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("/credentialSubject/qualification/jurisdiction"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn garbage_inputs_are_errors() {
+    for text in [
+        "",
+        "not json",
+        "[1,2]",
+        "{",
+        "a.b",
+        "a.b.c",
+        "{\"type\":\"VerifiableCredential\"}",
+        "\"x.y.z\"",
+    ] {
+        let result = vc_schemas::verify(text, &OfflineResolver, &VerifyOptions::at(now())).await;
+        match result {
+            Err(_) => {}
+            Ok(verdict) => assert!(!verdict.valid, "{text}: {verdict:#?}"),
+        }
+    }
+}
