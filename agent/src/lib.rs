@@ -1,14 +1,20 @@
 //! The kura agent library: the repository side of patent JP7770828B2.
 //!
 //! # Layout
-//! - [`store`]: the sled store, one typed tree per collection.
-//! - [`history`]: the append-only, hash-chained history log (patent ST63, ST81).
-//! - [`token`]: one-time tokens (patent ST56–62, ST73–80).
+//! - [`store`]: the sled store, one typed tree per collection (credentials and their index by
+//!   type, card keys, sessions, hashed tokens, history, known terminals), schema versioning and
+//!   durable writes (patent ST83).
+//! - [`history`]: the append-only, hash-chained history log (patent ST63, ST81): entry types,
+//!   canonical bytes and the chain verifier.
+//! - [`token`]: one-time tokens (patent ST56–62, ST73–80): generation, binding, the pure check.
+//! - [`admin`]: the owner's admin credential (a 0600 file, constant-time verification).
 //! - [`error`]: the crate's one error type.
 
+pub mod admin;
 pub mod error;
 pub mod history;
 pub mod store;
 pub mod token;
 
 pub use error::Error;
+pub use store::Store;

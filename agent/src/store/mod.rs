@@ -1,0 +1,274 @@
+//! The repository's sled store (patent: personal information server 4).
+//!
+//! A [`Store`] is a cheap-to-clone handle (an `Arc` inside) on one data directory. Each
+//! collection has its own tree and its own typed methods; sled types never leave this module.
+//!
+//! # Trees
+//! - `meta`: `schema_version` (u32 BE) and `history_head` (seq u64 BE ‖ SHA-256).
+//! - `credentials`: credential id → [`CredentialRecord`].
+//! - `credentials_by_type`: `type ‖ 0x00 ‖ id` → empty (the index by type).
+//! - `card_keys`: key id (a DID URL) → [`CardKeyRecord`].
+//! - `sessions`: session id → [`SessionRecord`].
+//! - `tokens`: SHA-256 of the token → [`crate::token::TokenRecord`] (never the token).
+//! - `token_failures`: session id → wrong tokens seen (u32 BE).
+//! - `history`: seq (u64 BE) → canonical entry ‖ SHA-256 chain hash (see [`crate::history`]).
+//! - `terminals`: terminal DID → [`TerminalRecord`].
+//!
+//! # Record versions
+//! Every JSON record is stored as one version byte ([`RECORD_VERSION`]) followed by its JSON.
+//! History entries carry their own format byte inside the hashed bytes. The `meta` tree's
+//! `schema_version` names the layout of the whole store; [`Store::open`] refuses a newer one and
+//! migrates an older one (see `docs/store.md`).
+//!
+//! # Durability (patent ST83, DESIGN P7)
+//! Methods that acknowledge something the outside world relies on (credential puts and deletes,
+//! card keys, history appends) flush sled's log to disk before they return. Sessions, tokens and
+//! terminal sightings are not flushed: a crash ends every session anyway.
+
+mod card_keys;
+mod codec;
+mod credentials;
+mod history_tree;
+mod sessions;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use crate::history::ChainSummary;
+pub use card_keys::{CardKeyRecord, CardKeyStatus};
+pub use credentials::{CredentialFormat, CredentialRecord};
+pub use sessions::{SessionRecord, TerminalRecord};
+
+use crate::error::{Error, Result};
+
+/// The store layout this build writes. Bump it (and add a migration) when a tree's key or record
+/// format changes incompatibly.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The version byte in front of every JSON record.
+pub const RECORD_VERSION: u8 = 1;
+
+const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+
+/// Migrations from version `n` to `n + 1`, indexed by `n - 1`. Version 1 is the first layout,
+/// so there are none yet; the loop in [`check_schema`] is what future versions plug into.
+const MIGRATIONS: &[fn(&Inner) -> Result<()>] = &[];
+
+/// A handle on the repository's store. Clones share the same database.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    path: PathBuf,
+    meta: sled::Tree,
+    credentials: sled::Tree,
+    credentials_by_type: sled::Tree,
+    card_keys: sled::Tree,
+    sessions: sled::Tree,
+    tokens: sled::Tree,
+    token_failures: sled::Tree,
+    history: sled::Tree,
+    terminals: sled::Tree,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, checks its schema version and migrates it if older.
+    /// A directory written by a newer kura is refused with [`Error::SchemaTooNew`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        let path = dir.as_ref().to_path_buf();
+        create_private_dir(&path)?;
+        let db = sled::Config::new()
+            .path(&path)
+            .open()
+            .map_err(|error| Error::Store(format!("cannot open {}: {error}", path.display())))?;
+        Self::from_db(db, path)
+    }
+
+    /// A store that lives in a temporary directory and disappears when the last handle drops.
+    /// For tests and benchmarks of code that needs a store.
+    pub fn temporary() -> Result<Store> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(storage)?;
+        Self::from_db(db, PathBuf::from("<temporary>"))
+    }
+
+    fn from_db(db: sled::Db, path: PathBuf) -> Result<Store> {
+        let tree = |name: &str| db.open_tree(name).map_err(storage);
+        let inner = Inner {
+            meta: tree("meta")?,
+            credentials: tree("credentials")?,
+            credentials_by_type: tree("credentials_by_type")?,
+            card_keys: tree("card_keys")?,
+            sessions: tree("sessions")?,
+            tokens: tree("tokens")?,
+            token_failures: tree("token_failures")?,
+            history: tree("history")?,
+            terminals: tree("terminals")?,
+            db,
+            path,
+        };
+        check_schema(&inner)?;
+        Ok(Store {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The schema version recorded in the store.
+    pub fn schema_version(&self) -> Result<u32> {
+        read_schema_version(&self.inner)?.ok_or_else(|| Error::Corrupt {
+            tree: "meta",
+            key: "schema_version".into(),
+            reason: "missing".into(),
+        })
+    }
+
+    /// Writes everything buffered to disk. Durable methods call this themselves.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.db.flush().map(drop).map_err(storage)
+    }
+}
+
+/// Checks the `meta` tree's schema version on open, stamping a fresh store and migrating an
+/// older one step by step.
+fn check_schema(inner: &Inner) -> Result<()> {
+    let found = match read_schema_version(inner)? {
+        Some(found) => found,
+        None => {
+            // A store without a version is either brand new or not ours.
+            let has_data = [
+                &inner.credentials,
+                &inner.card_keys,
+                &inner.history,
+                &inner.sessions,
+                &inner.tokens,
+                &inner.terminals,
+            ]
+            .iter()
+            .any(|tree| !tree.is_empty());
+            if has_data {
+                return Err(Error::Corrupt {
+                    tree: "meta",
+                    key: "schema_version".into(),
+                    reason: "missing while the store holds data".into(),
+                });
+            }
+            write_schema_version(inner, SCHEMA_VERSION)?;
+            return Ok(());
+        }
+    };
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: inner.path.display().to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == 0 {
+        return Err(Error::Corrupt {
+            tree: "meta",
+            key: "schema_version".into(),
+            reason: "version 0 was never written by kura".into(),
+        });
+    }
+    for version in found..SCHEMA_VERSION {
+        let step = usize::try_from(version - 1)
+            .ok()
+            .and_then(|index| MIGRATIONS.get(index))
+            .ok_or_else(|| Error::Store(format!("no migration from schema {version}")))?;
+        step(inner)?;
+        write_schema_version(inner, version + 1)?;
+    }
+    Ok(())
+}
+
+fn read_schema_version(inner: &Inner) -> Result<Option<u32>> {
+    let Some(bytes) = inner.meta.get(SCHEMA_VERSION_KEY).map_err(storage)? else {
+        return Ok(None);
+    };
+    let array: [u8; 4] = bytes.as_ref().try_into().map_err(|_| Error::Corrupt {
+        tree: "meta",
+        key: "schema_version".into(),
+        reason: format!("expected 4 bytes, found {}", bytes.len()),
+    })?;
+    Ok(Some(u32::from_be_bytes(array)))
+}
+
+fn write_schema_version(inner: &Inner, version: u32) -> Result<()> {
+    inner
+        .meta
+        .insert(SCHEMA_VERSION_KEY, version.to_be_bytes().to_vec())
+        .map_err(storage)?;
+    inner.db.flush().map_err(storage)?;
+    Ok(())
+}
+
+/// Creates the data directory if it is missing, readable by its owner only: it holds personal
+/// credentials. An existing directory keeps the permissions its owner gave it.
+fn create_private_dir(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(path)
+        .map_err(|error| Error::Store(format!("cannot create {}: {error}", path.display())))
+}
+
+/// Flattens a sled error into ours, so that sled types stay private.
+fn storage(error: sled::Error) -> Error {
+    Error::Store(error.to_string())
+}
+
+/// Maps a failed sled transaction to our error.
+fn transaction_error(error: sled::transaction::TransactionError<Error>) -> Error {
+    match error {
+        sled::transaction::TransactionError::Abort(error) => error,
+        sled::transaction::TransactionError::Storage(error) => storage(error),
+    }
+}
+
+/// Rejects ids and names that would break key layouts or logs: empty, too long, or with a NUL
+/// (the index separator) or other control characters.
+fn check_name(kind: &str, value: &str) -> Result<()> {
+    const MAX_LEN: usize = 4096;
+    if value.is_empty() {
+        return Err(Error::InvalidInput(format!("{kind} is empty")));
+    }
+    if value.len() > MAX_LEN {
+        return Err(Error::InvalidInput(format!(
+            "{kind} is longer than {MAX_LEN} bytes"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::InvalidInput(format!(
+            "{kind} contains a control character"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

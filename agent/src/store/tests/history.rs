@@ -1,0 +1,191 @@
+//! The history tree: appends, listing, and tamper detection on the stored bytes.
+
+use proptest::prelude::*;
+
+use super::{at, fresh};
+use crate::error::Error;
+use crate::history::{Actor, Event, EventKind, Outcome};
+use crate::store::Store;
+
+fn read_event(index: u64) -> Event {
+    Event::new(
+        at(index),
+        Actor::Terminal("did:key:zV".into()),
+        EventKind::Read,
+        Outcome::Success,
+    )
+    .with_credentials([format!("urn:{index}")])
+    .with_presentation(format!("presentation {index}").as_bytes())
+}
+
+fn store_with(entries: u64) -> Store {
+    let store = Store::temporary().expect("store");
+    for index in 1..=entries {
+        store.append_history(&read_event(index)).expect("append");
+    }
+    store
+}
+
+fn tampered_seq(store: &Store) -> u64 {
+    match store.verify_chain() {
+        Err(Error::HistoryTampered { seq, .. }) => seq,
+        other => panic!("expected HistoryTampered, got {other:?}"),
+    }
+}
+
+#[test]
+fn appends_number_from_one_and_list_in_order() {
+    let (_dir, store) = fresh();
+    assert_eq!(store.verify_chain().expect("empty").entries, 0);
+    assert_eq!(store.history_head().expect("head"), None);
+    let first = store.append_history(&read_event(1)).expect("append");
+    let second = store.append_history(&read_event(2)).expect("append");
+    assert_eq!((first.seq, second.seq), (1, 2));
+    assert_ne!(first.hash, second.hash);
+    let listed = store.history(1, 10).expect("list");
+    assert_eq!(listed, vec![first, second.clone()]);
+    assert_eq!(store.history(2, 10).expect("from 2"), vec![second.clone()]);
+    assert_eq!(store.history(1, 1).expect("limit").len(), 1);
+    let summary = store.verify_chain().expect("verify");
+    assert_eq!(summary.entries, 2);
+    assert_eq!(summary.head.map(|head| head.hash), Some(second.hash));
+}
+
+#[test]
+fn the_chain_survives_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.append_history(&read_event(1)).expect("append");
+    }
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(store.append_history(&read_event(2)).expect("append").seq, 2);
+    assert_eq!(store.verify_chain().expect("verify").entries, 2);
+}
+
+#[test]
+fn concurrent_appends_keep_one_chain() {
+    let store = store_with(0);
+    std::thread::scope(|scope| {
+        for thread in 0..4u64 {
+            let store = store.clone();
+            scope.spawn(move || {
+                for index in 0..25 {
+                    store
+                        .append_history(&read_event(thread * 100 + index))
+                        .expect("append");
+                }
+            });
+        }
+    });
+    assert_eq!(store.verify_chain().expect("verify").entries, 100);
+}
+
+#[test]
+fn removal_reordering_insertion_and_truncation_are_detected() {
+    let key = |seq: u64| seq.to_be_bytes();
+
+    let store = store_with(5);
+    store.inner.history.remove(key(3)).expect("remove");
+    assert_eq!(tampered_seq(&store), 3);
+
+    let store = store_with(5);
+    let two = store.inner.history.get(key(2)).expect("get").expect("two");
+    let three = store
+        .inner
+        .history
+        .get(key(3))
+        .expect("get")
+        .expect("three");
+    store.inner.history.insert(key(2), three).expect("swap");
+    store.inner.history.insert(key(3), two).expect("swap");
+    assert_eq!(tampered_seq(&store), 2);
+
+    // Truncation: the head still names entry 5.
+    let store = store_with(5);
+    store.inner.history.remove(key(5)).expect("remove");
+    assert_eq!(tampered_seq(&store), 5);
+
+    // An entry slipped in after the head, and a key that is not a seq.
+    let store = store_with(3);
+    let three = store
+        .inner
+        .history
+        .get(key(3))
+        .expect("get")
+        .expect("three");
+    store.inner.history.insert(key(4), three).expect("insert");
+    assert_eq!(tampered_seq(&store), 4);
+    let store = store_with(3);
+    store
+        .inner
+        .history
+        .insert(b"zz", &b"x"[..])
+        .expect("insert");
+    assert!(matches!(
+        store.verify_chain(),
+        Err(Error::HistoryTampered { .. })
+    ));
+
+    // A head that lags behind the log is reported, and appending refuses to overwrite.
+    let store = store_with(3);
+    let head = store.history_head().expect("head").expect("some");
+    let lagging = crate::history::Head { seq: 2, ..head };
+    store
+        .inner
+        .meta
+        .insert(
+            super::super::history_tree::HEAD_KEY,
+            lagging.encode().to_vec(),
+        )
+        .expect("meta");
+    assert!(matches!(
+        store.verify_chain(),
+        Err(Error::HistoryTampered { .. })
+    ));
+    assert!(matches!(
+        store.append_history(&read_event(9)),
+        Err(Error::HistoryTampered { seq: 3, .. })
+    ));
+    assert_eq!(store.history_len(), 3);
+}
+
+#[test]
+fn a_corrupt_entry_is_a_clear_error_when_listed() {
+    let store = store_with(2);
+    store
+        .inner
+        .history
+        .insert(1u64.to_be_bytes(), &b"short"[..])
+        .expect("insert");
+    assert!(matches!(
+        store.history(1, 10),
+        Err(Error::Corrupt {
+            tree: "history",
+            ..
+        })
+    ));
+    assert_eq!(tampered_seq(&store), 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any single-byte change of any stored entry is detected, at that entry's seq.
+    #[test]
+    fn any_single_byte_tamper_of_a_stored_entry_is_detected(
+        entries in 1u64..6,
+        target in any::<prop::sample::Index>(),
+        offset in any::<prop::sample::Index>(),
+        xor in 1u8..=255,
+    ) {
+        let store = store_with(entries);
+        let seq = target.index(usize::try_from(entries).expect("small")) as u64 + 1;
+        let key = seq.to_be_bytes();
+        let mut value = store.inner.history.get(key).expect("get").expect("entry").to_vec();
+        let at = offset.index(value.len());
+        value[at] ^= xor;
+        store.inner.history.insert(key, value).expect("tamper");
+        prop_assert_eq!(tampered_seq(&store), seq);
+    }
+}

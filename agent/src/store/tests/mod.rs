@@ -1,0 +1,242 @@
+//! Store tests: each against a fresh store in a temporary directory.
+
+mod credentials;
+mod history;
+mod tokens;
+
+use std::time::{Duration, SystemTime};
+
+use super::*;
+
+pub(super) fn at(seconds: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+pub(super) fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    (dir, store)
+}
+
+/// Every raw byte the store holds, in every tree, keys and values.
+pub(super) fn all_bytes(store: &Store) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for name in store.inner.db.tree_names() {
+        let tree = store.inner.db.open_tree(name).expect("tree");
+        for item in tree.iter() {
+            let (key, value) = item.expect("item");
+            bytes.extend_from_slice(&key);
+            bytes.extend_from_slice(&value);
+        }
+    }
+    bytes
+}
+
+#[test]
+fn a_fresh_store_is_stamped_with_the_schema_version() {
+    let (_dir, store) = fresh();
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    let clone = store.clone();
+    assert_eq!(clone.path(), store.path());
+    assert!(format!("{store:?}").contains("Store"));
+}
+
+#[test]
+fn a_newer_schema_is_refused_without_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .inner
+            .meta
+            .insert(
+                SCHEMA_VERSION_KEY,
+                (SCHEMA_VERSION + 1).to_be_bytes().to_vec(),
+            )
+            .expect("insert");
+        store.flush().expect("flush");
+    }
+    let error = Store::open(dir.path()).err().expect("refused");
+    assert!(
+        matches!(error, Error::SchemaTooNew { found, supported, .. }
+            if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+        "{error}"
+    );
+    assert!(error.to_string().contains("upgrade kura"));
+    // Still refused: the failed open did not rewrite the version.
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(Error::SchemaTooNew { .. })
+    ));
+}
+
+#[test]
+fn a_bad_or_missing_schema_version_is_corruption() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .inner
+            .meta
+            .insert(SCHEMA_VERSION_KEY, &[1u8, 2][..])
+            .expect("insert");
+        store.flush().expect("flush");
+    }
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(Error::Corrupt { tree: "meta", .. })
+    ));
+    {
+        // Repair by hand, then drop the version from a store that holds data.
+        let db = sled::open(dir.path()).expect("raw open");
+        let meta = db.open_tree("meta").expect("meta");
+        meta.remove(SCHEMA_VERSION_KEY).expect("remove");
+        db.open_tree("terminals")
+            .expect("tree")
+            .insert("did:x", &[1u8][..])
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(Error::Corrupt { tree: "meta", .. })
+    ));
+}
+
+#[test]
+fn data_survives_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let record = CredentialRecord::from_json(
+        "urn:uuid:1",
+        r#"{"type":["VerifiableCredential","QualificationCredential"],"issuer":"did:key:zI"}"#,
+        at(10),
+    )
+    .expect("record");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        store.put_credential(&record).expect("put");
+        store
+            .put_card_key(&CardKeyRecord::published(
+                "did:web:h#card-1",
+                "Ed25519",
+                "z6Mk",
+                at(10),
+            ))
+            .expect("card key");
+    }
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(
+        store.get_credential("urn:uuid:1").expect("get"),
+        Some(record)
+    );
+    assert_eq!(store.card_keys().expect("keys").len(), 1);
+}
+
+#[test]
+fn card_keys_are_unique_and_retire_once() {
+    let (_dir, store) = fresh();
+    let key = CardKeyRecord::published("did:web:h#card-1", "P-256", "zDn", at(10));
+    store.put_card_key(&key).expect("put");
+    assert!(matches!(
+        store.put_card_key(&key),
+        Err(Error::AlreadyExists { .. })
+    ));
+    let retired = store
+        .retire_card_key("did:web:h#card-1", at(20))
+        .expect("retire");
+    assert_eq!(retired.status, CardKeyStatus::Retired { at_ms: 20_000 });
+    let again = store
+        .retire_card_key("did:web:h#card-1", at(30))
+        .expect("retire again");
+    assert_eq!(again.status, CardKeyStatus::Retired { at_ms: 20_000 });
+    assert_eq!(
+        store.get_card_key("did:web:h#card-1").expect("get"),
+        Some(again)
+    );
+    assert!(matches!(
+        store.retire_card_key("did:web:h#card-2", at(30)),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[test]
+fn sessions_expire_and_terminals_are_remembered() {
+    let (_dir, store) = fresh();
+    let session = |id: &str, expires: u64| SessionRecord {
+        id: id.into(),
+        terminal: "did:key:zT".into(),
+        opened_at_ms: 0,
+        expires_at_ms: expires,
+        state: "ExpectChannel".into(),
+        data: serde_json::json!({"nonce": id}),
+    };
+    store.put_session(&session("a", 5_000)).expect("put");
+    store.put_session(&session("b", 50_000)).expect("put");
+    assert_eq!(
+        store.get_session("a").expect("get"),
+        Some(session("a", 5_000))
+    );
+    assert_eq!(
+        store.purge_expired_sessions(at(5)).expect("purge"),
+        vec!["a".to_string()]
+    );
+    assert_eq!(store.sessions().expect("list"), vec![session("b", 50_000)]);
+    assert!(store.delete_session("b").expect("delete"));
+    assert!(!store.delete_session("b").expect("delete"));
+
+    let first = store.note_terminal("did:key:zT", at(1)).expect("note");
+    assert_eq!((first.first_seen_ms, first.last_seen_ms), (1_000, 1_000));
+    let second = store.note_terminal("did:key:zT", at(9)).expect("note");
+    assert_eq!((second.first_seen_ms, second.last_seen_ms), (1_000, 9_000));
+    store
+        .put_terminal(&TerminalRecord {
+            label: Some("counter 1".into()),
+            ..second
+        })
+        .expect("label");
+    let listed = store.terminals().expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].label.as_deref(), Some("counter 1"));
+    assert!(store.note_terminal("", at(1)).is_err());
+    assert!(store.note_terminal("did:\u{0}x", at(1)).is_err());
+}
+
+#[test]
+fn corrupt_records_in_any_tree_are_clear_errors() {
+    let (_dir, store) = fresh();
+    for (tree, bytes) in [
+        (&store.inner.sessions, &b""[..]),
+        (&store.inner.terminals, &b"\x01{not json"[..]),
+        (&store.inner.card_keys, &b"\x09{}"[..]),
+    ] {
+        tree.insert("k", bytes).expect("insert");
+    }
+    assert!(matches!(
+        store.get_session("k"),
+        Err(Error::Corrupt {
+            tree: "sessions",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.get_terminal("k"),
+        Err(Error::Corrupt {
+            tree: "terminals",
+            ..
+        })
+    ));
+    let error = store.get_card_key("k").err().expect("corrupt");
+    assert!(error.to_string().contains("record version 9"), "{error}");
+    assert!(store.sessions().is_err());
+    assert!(store.card_keys().is_err());
+}
+
+#[test]
+fn a_missing_data_directory_is_created_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().expect("tempdir");
+    let dir = parent.path().join("a").join("data");
+    let _store = Store::open(&dir).expect("open");
+    let mode = std::fs::metadata(&dir).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}
