@@ -347,6 +347,7 @@ impl SecureChannel {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use rand_core::RngCore;
 
     struct Pair {
         repository: SecureChannel,

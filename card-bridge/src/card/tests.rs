@@ -49,12 +49,14 @@ macro_rules! implements_debug {
     ($t:ty) => {{
         use std::marker::PhantomData;
         struct Probe<T: ?Sized>(PhantomData<T>);
+        #[allow(dead_code)] // one of the two probes is unused in each expansion, by design
         trait HasDebug {
             fn answer(&self) -> bool {
                 true
             }
         }
         impl<T: std::fmt::Debug + ?Sized> HasDebug for &Probe<T> {}
+        #[allow(dead_code)]
         trait NoDebug {
             fn answer(&self) -> bool {
                 false
