@@ -1,0 +1,689 @@
+//! The DID document data model (DID Core §5) as a typed JSON wrapper.
+//!
+//! Properties this crate does not model are kept in `extra` maps, so a
+//! fetched document serializes back without losing members.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::did::{Did, DidUrl};
+use crate::error::Error;
+use crate::key::PublicKey;
+
+/// `@context` entry required first in a JSON-LD DID document (DID Core §6.3.1).
+pub const DID_CONTEXT_V1: &str = "https://www.w3.org/ns/did/v1";
+/// Context that defines the `Multikey` verification method type.
+pub const MULTIKEY_CONTEXT_V1: &str = "https://w3id.org/security/multikey/v1";
+
+/// A DID document (DID Core §5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DidDocument {
+    #[serde(rename = "@context", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) context: Option<Value>,
+    pub(crate) id: Did,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub(crate) controller: Vec<Did>,
+    #[serde(
+        rename = "verificationMethod",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub(crate) verification_method: Vec<VerificationMethodMap>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) authentication: Vec<RelationshipEntry>,
+    #[serde(
+        rename = "assertionMethod",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub(crate) assertion_method: Vec<RelationshipEntry>,
+    #[serde(
+        rename = "keyAgreement",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub(crate) key_agreement: Vec<RelationshipEntry>,
+    #[serde(
+        rename = "capabilityInvocation",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub(crate) capability_invocation: Vec<RelationshipEntry>,
+    #[serde(
+        rename = "capabilityDelegation",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub(crate) capability_delegation: Vec<RelationshipEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) service: Vec<Service>,
+    /// Every other member (`alsoKnownAs`, method-specific properties, …).
+    #[serde(flatten)]
+    pub(crate) extra: Map<String, Value>,
+}
+
+/// The verification relationships of DID Core §5.3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Relationship {
+    Authentication,
+    AssertionMethod,
+    KeyAgreement,
+    CapabilityInvocation,
+    CapabilityDelegation,
+}
+
+impl Relationship {
+    /// All five, in DID Core order.
+    pub const ALL: [Relationship; 5] = [
+        Self::Authentication,
+        Self::AssertionMethod,
+        Self::KeyAgreement,
+        Self::CapabilityInvocation,
+        Self::CapabilityDelegation,
+    ];
+
+    /// The JSON property name, e.g. `assertionMethod`.
+    pub fn property(self) -> &'static str {
+        match self {
+            Self::Authentication => "authentication",
+            Self::AssertionMethod => "assertionMethod",
+            Self::KeyAgreement => "keyAgreement",
+            Self::CapabilityInvocation => "capabilityInvocation",
+            Self::CapabilityDelegation => "capabilityDelegation",
+        }
+    }
+}
+
+/// One entry of a verification relationship: a reference to a method
+/// (absolute DID URL or relative `#fragment`) or an embedded method
+/// (DID Core §5.3).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RelationshipEntry {
+    Reference(String),
+    Embedded(VerificationMethodMap),
+}
+
+/// A verification method as written in a document (DID Core §5.2): its
+/// key is still encoded. [`DidDocument::verification_method`] decodes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerificationMethodMap {
+    /// Absolute DID URL, or relative `#fragment` (DID Core §5.2).
+    pub id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub controller: Did,
+    #[serde(
+        rename = "publicKeyMultibase",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub public_key_multibase: Option<String>,
+    #[serde(
+        rename = "publicKeyJwk",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub public_key_jwk: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A verification method with its key decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerificationMethod {
+    pub id: DidUrl,
+    /// `Multikey`, `JsonWebKey2020`, `Ed25519VerificationKey2020`, …
+    pub type_: String,
+    pub controller: Did,
+    pub public_key: PublicKey,
+}
+
+/// A service entry (DID Core §5.4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    /// Absolute URI (usually `did…#fragment`) or relative `#fragment`.
+    pub id: String,
+    #[serde(rename = "type", with = "one_or_many")]
+    pub types: Vec<String>,
+    /// A URI string, a map or a set (DID Core §5.4).
+    #[serde(rename = "serviceEndpoint")]
+    pub service_endpoint: Value,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Service {
+    /// The endpoint when it is a single URI string.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.service_endpoint.as_str()
+    }
+
+    /// True if one of the service's types is `type_`.
+    pub fn has_type(&self, type_: &str) -> bool {
+        self.types.iter().any(|t| t == type_)
+    }
+}
+
+impl DidDocument {
+    /// An empty document for `id`, with no `@context`.
+    pub fn new(id: Did) -> Self {
+        Self {
+            context: None,
+            id,
+            controller: Vec::new(),
+            verification_method: Vec::new(),
+            authentication: Vec::new(),
+            assertion_method: Vec::new(),
+            key_agreement: Vec::new(),
+            capability_invocation: Vec::new(),
+            capability_delegation: Vec::new(),
+            service: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+
+    /// Parses a JSON document. Bytes that are not JSON give
+    /// `representationNotSupported`; JSON that is not a DID document gives
+    /// `invalidDidDocument`.
+    pub fn from_json_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|error| {
+            Error::RepresentationNotSupported(format!("document is not JSON ({error})"))
+        })?;
+        Self::from_json_value(value)
+    }
+
+    /// Reads a document from a JSON value and checks that every
+    /// verification method id and reference is a DID URL.
+    pub fn from_json_value(value: Value) -> Result<Self, Error> {
+        if !value.is_object() {
+            return Err(Error::InvalidDidDocument("not a JSON object".into()));
+        }
+        let document: Self = serde_json::from_value(value)
+            .map_err(|error| Error::InvalidDidDocument(error.to_string()))?;
+        document.validate()?;
+        Ok(document)
+    }
+
+    /// The document as JSON.
+    pub fn to_json_value(&self) -> Value {
+        // Serializing these types cannot fail: every map key is a string.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The document as JSON bytes (`application/did+ld+json` when it has
+    /// an `@context`, `application/did+json` otherwise).
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let mut seen = std::collections::HashSet::new();
+        for method in self.all_methods() {
+            let id = self.absolute(&method.id).map_err(|_| {
+                Error::InvalidDidDocument(format!(
+                    "verification method id `{}` is not a DID URL",
+                    crate::error::shorten(&method.id)
+                ))
+            })?;
+            if !seen.insert(id) {
+                return Err(Error::InvalidDidDocument(format!(
+                    "verification method id `{}` appears twice",
+                    crate::error::shorten(&method.id)
+                )));
+            }
+        }
+        for relationship in Relationship::ALL {
+            for entry in self.relationship_entries(relationship) {
+                if let RelationshipEntry::Reference(reference) = entry {
+                    self.absolute(reference).map_err(|_| {
+                        Error::InvalidDidDocument(format!(
+                            "`{}` entry `{}` is not a DID URL",
+                            relationship.property(),
+                            crate::error::shorten(reference)
+                        ))
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The DID this document describes.
+    pub fn id(&self) -> &Did {
+        &self.id
+    }
+
+    /// The `@context`, if any.
+    pub fn context(&self) -> Option<&Value> {
+        self.context.as_ref()
+    }
+
+    /// The `controller` DIDs (DID Core §5.1.2).
+    pub fn controller(&self) -> &[Did] {
+        &self.controller
+    }
+
+    /// The `verificationMethod` entries, as written.
+    pub fn verification_methods(&self) -> &[VerificationMethodMap] {
+        &self.verification_method
+    }
+
+    /// The `service` entries.
+    pub fn services(&self) -> &[Service] {
+        &self.service
+    }
+
+    /// Members this type does not model.
+    pub fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    /// The service whose id is `#fragment` or `<did>#fragment`.
+    pub fn service(&self, fragment: &str) -> Option<&Service> {
+        self.service
+            .iter()
+            .find(|service| self.same_fragment(&service.id, fragment))
+    }
+
+    /// The entries of one verification relationship, as written.
+    pub fn relationship_entries(&self, relationship: Relationship) -> &[RelationshipEntry] {
+        match relationship {
+            Relationship::Authentication => &self.authentication,
+            Relationship::AssertionMethod => &self.assertion_method,
+            Relationship::KeyAgreement => &self.key_agreement,
+            Relationship::CapabilityInvocation => &self.capability_invocation,
+            Relationship::CapabilityDelegation => &self.capability_delegation,
+        }
+    }
+
+    pub(crate) fn relationship_entries_mut(
+        &mut self,
+        relationship: Relationship,
+    ) -> &mut Vec<RelationshipEntry> {
+        match relationship {
+            Relationship::Authentication => &mut self.authentication,
+            Relationship::AssertionMethod => &mut self.assertion_method,
+            Relationship::KeyAgreement => &mut self.key_agreement,
+            Relationship::CapabilityInvocation => &mut self.capability_invocation,
+            Relationship::CapabilityDelegation => &mut self.capability_delegation,
+        }
+    }
+
+    /// Finds a verification method, in `verificationMethod` or embedded in
+    /// a relationship (DID Core §5.2; DID Resolution §Dereferencing the
+    /// secondary resource).
+    pub fn find_verification_method(&self, url: &DidUrl) -> Option<&VerificationMethodMap> {
+        self.all_methods()
+            .find(|method| self.refers_to(&method.id, url))
+    }
+
+    /// Finds and decodes a verification method.
+    pub fn verification_method(&self, url: &DidUrl) -> Result<VerificationMethod, Error> {
+        let map = self.find_verification_method(url).ok_or_else(|| {
+            Error::NotFound(format!(
+                "verification method `{url}` in the DID document of `{}`",
+                self.id
+            ))
+        })?;
+        self.decode(map)
+    }
+
+    /// Whether the document lists `url` under `relationship`, by reference
+    /// or embedded. A retired key is still in `verificationMethod` but no
+    /// longer in any relationship, so this returns false for it.
+    pub fn is_authorized(&self, url: &DidUrl, relationship: Relationship) -> bool {
+        self.relationship_entries(relationship)
+            .iter()
+            .any(|entry| match entry {
+                RelationshipEntry::Reference(reference) => self.refers_to(reference, url),
+                RelationshipEntry::Embedded(method) => self.refers_to(&method.id, url),
+            })
+    }
+
+    /// The decoded methods of one relationship, in document order.
+    pub fn methods_for(
+        &self,
+        relationship: Relationship,
+    ) -> Result<Vec<VerificationMethod>, Error> {
+        self.relationship_entries(relationship)
+            .iter()
+            .map(|entry| match entry {
+                RelationshipEntry::Embedded(method) => self.decode(method),
+                RelationshipEntry::Reference(reference) => {
+                    let url = self.absolute(reference)?;
+                    self.verification_method(&url)
+                }
+            })
+            .collect()
+    }
+
+    /// The `keyAgreement` methods, decoded (e.g. the repository's X25519
+    /// key that the card pins, DESIGN P3).
+    pub fn key_agreement(&self) -> Result<Vec<VerificationMethod>, Error> {
+        self.methods_for(Relationship::KeyAgreement)
+    }
+
+    /// The `authentication` methods, decoded.
+    pub fn authentication(&self) -> Result<Vec<VerificationMethod>, Error> {
+        self.methods_for(Relationship::Authentication)
+    }
+
+    /// The `assertionMethod` methods, decoded.
+    pub fn assertion_method(&self) -> Result<Vec<VerificationMethod>, Error> {
+        self.methods_for(Relationship::AssertionMethod)
+    }
+
+    /// Retires a key: removes it from every relationship but keeps it in
+    /// `verificationMethod` (an embedded method moves there). Proof
+    /// checks that honour relationships (ssi does) then refuse it.
+    /// Returns false when the key was in no relationship.
+    pub fn retire(&mut self, url: &DidUrl) -> bool {
+        let mut removed = false;
+        let mut moved = Vec::new();
+        for relationship in Relationship::ALL {
+            let id = self.id.clone();
+            let entries = std::mem::take(self.relationship_entries_mut(relationship));
+            let kept = entries
+                .into_iter()
+                .filter_map(|entry| {
+                    let target = match &entry {
+                        RelationshipEntry::Reference(reference) => reference,
+                        RelationshipEntry::Embedded(method) => &method.id,
+                    };
+                    if !refers_to(&id, target, url) {
+                        return Some(entry);
+                    }
+                    removed = true;
+                    if let RelationshipEntry::Embedded(method) = entry {
+                        moved.push(method);
+                    }
+                    None
+                })
+                .collect();
+            *self.relationship_entries_mut(relationship) = kept;
+        }
+        for method in moved {
+            if !self
+                .verification_method
+                .iter()
+                .any(|m| refers_to(&self.id, &m.id, url))
+            {
+                self.verification_method.push(method);
+            }
+        }
+        removed
+    }
+
+    /// A copy without retired keys: verification methods listed in no
+    /// relationship are dropped. ssi 0.16 does not check proof purposes
+    /// against relationships, so [`crate::SsiResolver`] hands ssi this view
+    /// to make a retired key unresolvable.
+    pub fn without_retired(&self) -> DidDocument {
+        let mut document = self.clone();
+        document.verification_method.retain(|method| {
+            Relationship::ALL.into_iter().any(|relationship| {
+                self.relationship_entries(relationship)
+                    .iter()
+                    .any(|entry| match entry {
+                        RelationshipEntry::Reference(reference) => {
+                            self.absolute(reference).ok() == self.absolute(&method.id).ok()
+                        }
+                        RelationshipEntry::Embedded(_) => false,
+                    })
+            })
+        });
+        document
+    }
+
+    fn all_methods(&self) -> impl Iterator<Item = &VerificationMethodMap> {
+        let embedded = Relationship::ALL.into_iter().flat_map(move |relationship| {
+            self.relationship_entries(relationship)
+                .iter()
+                .filter_map(|entry| match entry {
+                    RelationshipEntry::Embedded(method) => Some(method),
+                    RelationshipEntry::Reference(_) => None,
+                })
+        });
+        self.verification_method.iter().chain(embedded)
+    }
+
+    /// Resolves a relative `#fragment` reference against the document id
+    /// (DID Core §3.2.2 relative DID URLs).
+    fn absolute(&self, reference: &str) -> Result<DidUrl, Error> {
+        if reference.starts_with('#') {
+            DidUrl::parse(&format!("{}{reference}", self.id))
+        } else {
+            DidUrl::parse(reference)
+        }
+    }
+
+    fn refers_to(&self, reference: &str, url: &DidUrl) -> bool {
+        refers_to(&self.id, reference, url)
+    }
+
+    fn same_fragment(&self, id: &str, fragment: &str) -> bool {
+        match id.strip_prefix('#') {
+            Some(relative) => relative == fragment,
+            None => {
+                id.strip_prefix(self.id.as_str())
+                    .and_then(|rest| rest.strip_prefix('#'))
+                    == Some(fragment)
+            }
+        }
+    }
+
+    fn decode(&self, map: &VerificationMethodMap) -> Result<VerificationMethod, Error> {
+        let id = self.absolute(&map.id)?;
+        let public_key = match (&map.public_key_multibase, &map.public_key_jwk) {
+            (Some(multibase), None) => PublicKey::from_multibase(multibase)?,
+            (None, Some(jwk)) => PublicKey::from_jwk(jwk)?,
+            (Some(_), Some(_)) => {
+                // DID Core §5.2.1: one verification material property only.
+                return Err(Error::InvalidDidDocument(format!(
+                    "verification method `{id}` has both publicKeyMultibase and publicKeyJwk"
+                )));
+            }
+            (None, None) => {
+                return Err(Error::UnsupportedPublicKeyType(format!(
+                    "verification method `{id}` of type `{}` has neither publicKeyMultibase nor publicKeyJwk",
+                    map.type_
+                )))
+            }
+        };
+        Ok(VerificationMethod {
+            id,
+            type_: map.type_.clone(),
+            controller: map.controller.clone(),
+            public_key,
+        })
+    }
+}
+
+/// Whether `reference` (absolute or `#fragment`, in the document of
+/// `document_id`) names `url`.
+fn refers_to(document_id: &Did, reference: &str, url: &DidUrl) -> bool {
+    match reference.strip_prefix('#') {
+        Some(fragment) => {
+            url.did() == document_id
+                && url.is_did_with_fragment_only()
+                && url.fragment() == Some(fragment)
+        }
+        None => reference == url.as_str(),
+    }
+}
+
+impl Serialize for RelationshipEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Reference(reference) => serializer.serialize_str(reference),
+            Self::Embedded(method) => method.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RelationshipEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Going through `Value` gives better messages than `untagged`.
+        match Value::deserialize(deserializer)? {
+            Value::String(reference) => Ok(Self::Reference(reference)),
+            object @ Value::Object(_) => serde_json::from_value(object)
+                .map(Self::Embedded)
+                .map_err(serde::de::Error::custom),
+            _ => Err(serde::de::Error::custom(
+                "a relationship entry must be a DID URL string or a verification method",
+            )),
+        }
+    }
+}
+
+/// DID Core lets `controller` and service `type` be one string or a set.
+mod one_or_many {
+    use serde::de::{DeserializeOwned, Error as _};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    // serde's `with` passes `&Vec<T>`.
+    #[allow(clippy::ptr_arg)]
+    pub fn serialize<S: Serializer, T: Serialize>(
+        items: &Vec<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match items.as_slice() {
+            [one] => one.serialize(serializer),
+            many => many.serialize(serializer),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+        deserializer: D,
+    ) -> Result<Vec<T>, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| serde_json::from_value(item).map_err(D::Error::custom))
+                .collect(),
+            one => Ok(vec![serde_json::from_value(one).map_err(D::Error::custom)?]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const KEY: &str = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+
+    fn document() -> DidDocument {
+        DidDocument::from_json_value(json!({
+            "@context": DID_CONTEXT_V1,
+            "id": "did:example:123",
+            "controller": "did:example:boss",
+            "verificationMethod": [
+                {"id": "#key-1", "type": "Multikey", "controller": "did:example:123", "publicKeyMultibase": KEY}
+            ],
+            "authentication": [
+                "#key-1",
+                {"id": "did:example:123#embedded", "type": "Multikey", "controller": "did:example:123", "publicKeyMultibase": KEY}
+            ],
+            "service": [{"id": "#repo", "type": ["A", "B"], "serviceEndpoint": {"origins": ["https://a.example"]}}],
+            "alsoKnownAs": ["https://example.com/alice"],
+            "version": 7
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn relative_and_embedded_methods_are_found() {
+        let document = document();
+        let key_1 = DidUrl::parse("did:example:123#key-1").unwrap();
+        let embedded = DidUrl::parse("did:example:123#embedded").unwrap();
+        assert_eq!(document.verification_method(&key_1).unwrap().id, key_1);
+        assert_eq!(
+            document.verification_method(&embedded).unwrap().id,
+            embedded
+        );
+        assert!(document.is_authorized(&key_1, Relationship::Authentication));
+        assert!(document.is_authorized(&embedded, Relationship::Authentication));
+        assert!(!document.is_authorized(&key_1, Relationship::AssertionMethod));
+        assert_eq!(document.authentication().unwrap().len(), 2);
+        let other = DidUrl::parse("did:example:456#key-1").unwrap();
+        assert_eq!(
+            document.verification_method(&other).unwrap_err().code(),
+            "notFound"
+        );
+        assert_eq!(
+            document.controller(),
+            [Did::parse("did:example:boss").unwrap()]
+        );
+        let service = document.service("repo").unwrap();
+        assert!(service.has_type("B"));
+        assert_eq!(service.endpoint_url(), None);
+    }
+
+    #[test]
+    fn unknown_members_survive_a_round_trip() {
+        let document = document();
+        let json = document.to_json_value();
+        assert_eq!(json["version"], 7);
+        assert_eq!(json["alsoKnownAs"], json!(["https://example.com/alice"]));
+        assert_eq!(json["service"][0]["type"], json!(["A", "B"]));
+        assert_eq!(DidDocument::from_json_value(json).unwrap(), document);
+    }
+
+    #[test]
+    fn retiring_an_embedded_method_moves_it_to_verification_method() {
+        let mut document = document();
+        let embedded = DidUrl::parse("did:example:123#embedded").unwrap();
+        assert!(document.retire(&embedded));
+        assert!(!document.is_authorized(&embedded, Relationship::Authentication));
+        assert_eq!(document.verification_methods().len(), 2);
+        assert!(document.verification_method(&embedded).is_ok());
+        assert!(!document.retire(&embedded));
+    }
+
+    #[test]
+    fn bad_documents_have_clear_errors() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"not json", "representationNotSupported"),
+            (b"[]", "invalidDidDocument"),
+            (br#"{"id": "nope"}"#, "invalidDidDocument"),
+            (br#"{"id": "did:example:1", "authentication": [42]}"#, "invalidDidDocument"),
+            (br#"{"id": "did:example:1", "authentication": ["key 1"]}"#, "invalidDidDocument"),
+            (
+                br##"{"id": "did:example:1", "verificationMethod": [
+                    {"id": "#a", "type": "Multikey", "controller": "did:example:1", "publicKeyMultibase": "z"},
+                    {"id": "did:example:1#a", "type": "Multikey", "controller": "did:example:1", "publicKeyMultibase": "z"}]}"##,
+                "invalidDidDocument",
+            ),
+        ];
+        for (bytes, code) in cases {
+            let error = DidDocument::from_json_bytes(bytes).unwrap_err();
+            assert_eq!(error.code(), code, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = DidDocument::from_json_bytes(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_documents_never_panic(
+            id in "did:[a-z]{1,3}:[a-z0-9#:%]{0,6}",
+            reference in "[#a-z:0-9]{0,10}",
+            multibase in "z?[1-9A-Za-z]{0,12}",
+        ) {
+            let json = json!({
+                "id": id,
+                "verificationMethod": [{"id": reference, "type": "Multikey", "controller": id, "publicKeyMultibase": multibase}],
+                "keyAgreement": [reference],
+            });
+            if let Ok(document) = DidDocument::from_json_value(json) {
+                let _ = document.key_agreement();
+            }
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! Public keys as they appear in DID documents: Multikey
+//! (`publicKeyMultibase`) and JWK (`publicKeyJwk`).
+//!
+//! Only public keys live here; they are not secrets, so `Debug` is fine.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+use serde_json::{json, Map, Value};
+use ssi::multicodec::{MultiEncodedBuf, ED25519_PUB, P256_PUB, X25519_PUB};
+
+use crate::error::Error;
+
+/// A public key of one of the three types kura uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicKey {
+    /// Ed25519 (RFC 8032) signature key, 32 bytes.
+    Ed25519([u8; 32]),
+    /// NIST P-256 signature key. Build it from SEC1 bytes (compressed or
+    /// uncompressed) with [`PublicKey::p256_from_sec1`]; being a
+    /// `p256::PublicKey`, it is always a valid curve point.
+    P256(p256::PublicKey),
+    /// X25519 (RFC 7748) key-agreement key, 32 bytes.
+    X25519([u8; 32]),
+}
+
+/// SEC1 compressed P-256 point length (multicodec `p256-pub` is compressed).
+const P256_COMPRESSED_LEN: usize = 33;
+
+impl PublicKey {
+    /// A P-256 key from SEC1 bytes (33-byte compressed or 65-byte
+    /// uncompressed).
+    pub fn p256_from_sec1(bytes: &[u8]) -> Result<Self, Error> {
+        p256::PublicKey::from_sec1_bytes(bytes)
+            .map(Self::P256)
+            .map_err(|_| Error::InvalidPublicKey("not a P-256 curve point".into()))
+    }
+
+    /// An Ed25519 key from its 32 bytes, checked to be a curve point.
+    pub fn ed25519_from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| Error::InvalidPublicKeyLength {
+                expected: 32,
+                actual: bytes.len(),
+            })?;
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| Error::InvalidPublicKey("not an Ed25519 curve point".into()))?;
+        Ok(Self::Ed25519(bytes))
+    }
+
+    /// An X25519 key from its 32 bytes (every 32-byte string is a valid
+    /// Montgomery u-coordinate, RFC 7748 §5).
+    pub fn x25519_from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        bytes
+            .try_into()
+            .map(Self::X25519)
+            .map_err(|_| Error::InvalidPublicKeyLength {
+                expected: 32,
+                actual: bytes.len(),
+            })
+    }
+
+    /// A short name for messages: `Ed25519`, `P-256` or `X25519`.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            Self::Ed25519(_) => "Ed25519",
+            Self::P256(_) => "P-256",
+            Self::X25519(_) => "X25519",
+        }
+    }
+
+    /// True for keys that sign (Ed25519, P-256), false for X25519.
+    pub fn is_signature_key(&self) -> bool {
+        !matches!(self, Self::X25519(_))
+    }
+
+    /// The key bytes: 32 for Ed25519/X25519, SEC1 compressed (33) for P-256.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Self::Ed25519(bytes) | Self::X25519(bytes) => bytes.to_vec(),
+            Self::P256(key) => key.to_encoded_point(true).as_bytes().to_vec(),
+        }
+    }
+
+    /// Multikey encoding: `z` + base58btc(multicodec varint ‖ key bytes)
+    /// (Controlled Identifiers §2.2.2 Multikey; multicodec table:
+    /// ed25519-pub 0xed, p256-pub 0x1200 compressed, x25519-pub 0xec).
+    pub fn to_multibase(&self) -> String {
+        let codec = match self {
+            Self::Ed25519(_) => ED25519_PUB,
+            Self::P256(_) => P256_PUB,
+            Self::X25519(_) => X25519_PUB,
+        };
+        let encoded = MultiEncodedBuf::encode_bytes(codec, &self.to_bytes());
+        multibase::encode(multibase::Base::Base58Btc, encoded.into_bytes())
+    }
+
+    /// Decodes a Multikey `publicKeyMultibase` value, or a did:key
+    /// method-specific identifier. Errors follow the did:key spec's
+    /// decode algorithm: `invalidPublicKeyLength`, `invalidPublicKey`,
+    /// `unsupportedPublicKeyType`.
+    pub fn from_multibase(value: &str) -> Result<Self, Error> {
+        // did:key §Decode Public Key Algorithm: the value MUST start with `z`.
+        if !value.starts_with('z') {
+            return Err(Error::InvalidPublicKey(
+                "multibase value must be base58btc (start with `z`)".into(),
+            ));
+        }
+        let (_, bytes) = multibase::decode(value)
+            .map_err(|_| Error::InvalidPublicKey("invalid base58btc".into()))?;
+        let encoded = MultiEncodedBuf::new(bytes)
+            .map_err(|_| Error::InvalidPublicKey("invalid multicodec varint".into()))?;
+        let (codec, data) = encoded.parts();
+        match codec {
+            ED25519_PUB => Self::ed25519_from_bytes(data),
+            X25519_PUB => Self::x25519_from_bytes(data),
+            P256_PUB => {
+                if data.len() != P256_COMPRESSED_LEN {
+                    return Err(Error::InvalidPublicKeyLength {
+                        expected: P256_COMPRESSED_LEN,
+                        actual: data.len(),
+                    });
+                }
+                Self::p256_from_sec1(data)
+            }
+            other => Err(Error::UnsupportedPublicKeyType(format!(
+                "multicodec 0x{other:x}"
+            ))),
+        }
+    }
+
+    /// The public JWK (RFC 7517): OKP for Ed25519/X25519 (RFC 8037 §2), EC
+    /// for P-256 (RFC 7518 §6.2). Members are in lexicographic order, as
+    /// JCS (RFC 8785) would write them, so serializing gives the same bytes
+    /// as canonicalizing.
+    pub fn to_jwk(&self) -> Value {
+        match self {
+            Self::Ed25519(bytes) => okp_jwk("Ed25519", bytes),
+            Self::X25519(bytes) => okp_jwk("X25519", bytes),
+            Self::P256(key) => {
+                let point = key.to_encoded_point(false);
+                // An uncompressed point of a valid key always has both
+                // coordinates; fall back to empty strings rather than panic.
+                let x = point.x().map(|x| URL_SAFE_NO_PAD.encode(x));
+                let y = point.y().map(|y| URL_SAFE_NO_PAD.encode(y));
+                json!({
+                    "crv": "P-256",
+                    "kty": "EC",
+                    "x": x.unwrap_or_default(),
+                    "y": y.unwrap_or_default(),
+                })
+            }
+        }
+    }
+
+    /// Reads a public JWK. Private JWKs (with `d`) are refused, as the
+    /// did:jwk spec requires; other members (`use`, `kid`, …) are ignored.
+    pub fn from_jwk(jwk: &Value) -> Result<Self, Error> {
+        let object = jwk
+            .as_object()
+            .ok_or_else(|| Error::InvalidPublicKey("JWK is not a JSON object".into()))?;
+        if object.contains_key("d") {
+            return Err(Error::InvalidPublicKey(
+                "JWK holds private key material (`d`)".into(),
+            ));
+        }
+        let kty = string_member(object, "kty")?;
+        if kty != "OKP" && kty != "EC" {
+            return Err(Error::UnsupportedPublicKeyType(format!("JWK kty `{kty}`")));
+        }
+        let crv = string_member(object, "crv")?;
+        match (kty, crv) {
+            ("OKP", "Ed25519") => Self::ed25519_from_bytes(&base64_member(object, "x")?),
+            ("OKP", "X25519") => Self::x25519_from_bytes(&base64_member(object, "x")?),
+            ("EC", "P-256") => {
+                let x = base64_member(object, "x")?;
+                let y = base64_member(object, "y")?;
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(Error::InvalidPublicKeyLength {
+                        expected: 32,
+                        actual: if x.len() != 32 { x.len() } else { y.len() },
+                    });
+                }
+                // SEC1 §2.3.3 uncompressed point: 0x04 ‖ x ‖ y.
+                let mut sec1 = Vec::with_capacity(65);
+                sec1.push(0x04);
+                sec1.extend_from_slice(&x);
+                sec1.extend_from_slice(&y);
+                Self::p256_from_sec1(&sec1)
+            }
+            (kty, crv) => Err(Error::UnsupportedPublicKeyType(format!(
+                "JWK kty `{kty}` crv `{crv}`"
+            ))),
+        }
+    }
+
+    /// The X25519 key that corresponds to an Ed25519 key (the birational
+    /// map of RFC 7748 §4.1), as the did:key spec's "Derive Encryption Key"
+    /// algorithm uses. `None` for other key types.
+    pub fn ed25519_to_x25519(&self) -> Option<Self> {
+        match self {
+            Self::Ed25519(bytes) => ed25519_dalek::VerifyingKey::from_bytes(bytes)
+                .ok()
+                .map(|key| Self::X25519(key.to_montgomery().to_bytes())),
+            _ => None,
+        }
+    }
+}
+
+fn okp_jwk(curve: &str, x: &[u8; 32]) -> Value {
+    json!({ "crv": curve, "kty": "OKP", "x": URL_SAFE_NO_PAD.encode(x) })
+}
+
+fn string_member<'a>(object: &'a Map<String, Value>, name: &str) -> Result<&'a str, Error> {
+    object.get(name).and_then(Value::as_str).ok_or_else(|| {
+        Error::InvalidPublicKey(format!("JWK member `{name}` missing or not a string"))
+    })
+}
+
+/// RFC 7515 §2: base64url without padding.
+fn base64_member(object: &Map<String, Value>, name: &str) -> Result<Vec<u8>, Error> {
+    URL_SAFE_NO_PAD
+        .decode(string_member(object, name)?)
+        .map_err(|_| Error::InvalidPublicKey(format!("JWK member `{name}` is not base64url")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// did:key spec, "A simple Ed25519 did:key value".
+    const ED25519_MULTIKEY: &str = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+
+    fn ed25519_key(seed: u8) -> PublicKey {
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        PublicKey::Ed25519(signing.verifying_key().to_bytes())
+    }
+
+    fn p256_key(seed: u8) -> PublicKey {
+        let secret = p256::SecretKey::from_slice(&[seed; 32]).unwrap();
+        PublicKey::P256(secret.public_key())
+    }
+
+    #[test]
+    fn multikey_prefixes_match_the_multicodec_table() {
+        // ed25519-pub → "z6Mk", p256-pub → "zDn", x25519-pub → "z6LS".
+        assert!(ed25519_key(1).to_multibase().starts_with("z6Mk"));
+        assert!(p256_key(1).to_multibase().starts_with("zDn"));
+        assert!(PublicKey::X25519([9; 32])
+            .to_multibase()
+            .starts_with("z6LS"));
+        let key = PublicKey::from_multibase(ED25519_MULTIKEY).unwrap();
+        assert_eq!(key.to_multibase(), ED25519_MULTIKEY);
+    }
+
+    #[test]
+    fn multikey_errors_have_the_did_key_codes() {
+        let base58 = |bytes: Vec<u8>| multibase::encode(multibase::Base::Base58Btc, bytes);
+        let cases = [
+            // Not base58btc.
+            ("u7QE".to_owned(), "invalidPublicKey"),
+            // ed25519-pub with 31 bytes.
+            (
+                base58([&[0xed, 0x01][..], &[1u8; 31][..]].concat()),
+                "invalidPublicKeyLength",
+            ),
+            // secp256k1-pub (0xe7) is not supported.
+            (
+                base58([&[0xe7, 0x01][..], &[2u8; 33][..]].concat()),
+                "unsupportedPublicKeyType",
+            ),
+            // p256-pub with a non-point (x = all 0xff is above the prime).
+            (
+                base58([&[0x80, 0x24, 0x02][..], &[0xffu8; 32][..]].concat()),
+                "invalidPublicKey",
+            ),
+        ];
+        for (input, code) in cases {
+            assert_eq!(
+                PublicKey::from_multibase(&input).unwrap_err().code(),
+                code,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn jwk_round_trip_and_refusals() {
+        for key in [ed25519_key(3), p256_key(3), PublicKey::X25519([4; 32])] {
+            assert_eq!(PublicKey::from_jwk(&key.to_jwk()).unwrap(), key);
+        }
+        let mut private = p256_key(5).to_jwk();
+        private["d"] = json!("AAAA");
+        assert_eq!(
+            PublicKey::from_jwk(&private).unwrap_err().code(),
+            "invalidPublicKey"
+        );
+        let secp = json!({"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA"});
+        assert_eq!(
+            PublicKey::from_jwk(&secp).unwrap_err().code(),
+            "unsupportedPublicKeyType"
+        );
+        let padded = json!({"kty": "OKP", "crv": "X25519", "x": "AAAA="});
+        assert_eq!(
+            PublicKey::from_jwk(&padded).unwrap_err().code(),
+            "invalidPublicKey"
+        );
+    }
+
+    #[test]
+    fn p256_accepts_both_sec1_forms() {
+        let PublicKey::P256(inner) = p256_key(7) else {
+            unreachable!()
+        };
+        let compressed = inner.to_encoded_point(true);
+        let uncompressed = inner.to_encoded_point(false);
+        assert_eq!(
+            PublicKey::p256_from_sec1(compressed.as_bytes()).unwrap(),
+            PublicKey::p256_from_sec1(uncompressed.as_bytes()).unwrap()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn multibase_round_trip(seed in 1u8..=254, x in any::<[u8; 32]>()) {
+            for key in [ed25519_key(seed), p256_key(seed), PublicKey::X25519(x)] {
+                prop_assert_eq!(PublicKey::from_multibase(&key.to_multibase()).unwrap(), key);
+            }
+        }
+
+        #[test]
+        fn arbitrary_multibase_never_panics(text in "z?[1-9A-HJ-NP-Za-km-z]{0,60}", bytes in proptest::collection::vec(any::<u8>(), 0..70)) {
+            let _ = PublicKey::from_multibase(&text);
+            let _ = PublicKey::from_multibase(&multibase::encode(multibase::Base::Base58Btc, bytes));
+        }
+
+        #[test]
+        fn arbitrary_jwk_never_panics(kty in "OKP|EC|RSA", crv in "Ed25519|X25519|P-256|P-384", x in "[A-Za-z0-9_=-]{0,50}", y in "[A-Za-z0-9_=-]{0,50}") {
+            let _ = PublicKey::from_jwk(&json!({"kty": kty, "crv": crv, "x": x, "y": y}));
+        }
+    }
+}

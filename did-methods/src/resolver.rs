@@ -1,0 +1,208 @@
+//! The resolver: dispatches on the DID method and fetches did:web documents
+//! with the caller's HTTP client, a size limit and a timeout.
+
+use std::time::Duration;
+
+use reqwest::header::ACCEPT;
+use reqwest::StatusCode;
+use url::Url;
+
+use crate::did::{Did, DidUrl};
+use crate::document::{DidDocument, VerificationMethod};
+use crate::error::Error;
+use crate::methods::{jwk, key, web};
+
+/// Default for [`ResolverOptions::max_document_bytes`]: 64 KiB.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+/// Default for [`ResolverOptions::timeout`]: 5 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How the resolver fetches did:web documents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolverOptions {
+    /// Allow plain `http` and IP-address hosts (`did:web:127.0.0.1%3A8080`).
+    /// For loopback tests and development only; the did:web spec requires
+    /// HTTPS and forbids IP addresses.
+    pub allow_http: bool,
+    /// Largest document accepted, counted while the body streams in.
+    pub max_document_bytes: usize,
+    /// Limit on the whole fetch: connect, headers and body.
+    pub timeout: Duration,
+}
+
+impl Default for ResolverOptions {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Resolves did:key, did:jwk and did:web DIDs.
+///
+/// Cheap to clone (the `reqwest::Client` is reference-counted).
+#[derive(Clone, Debug)]
+pub struct Resolver {
+    http: reqwest::Client,
+    options: ResolverOptions,
+}
+
+/// Media types a did:web server may answer with (did:web §Key Material and
+/// Document Handling: often plain `application/json`).
+const ACCEPT_DID_JSON: &str =
+    "application/did+json, application/did+ld+json, application/json;q=0.9";
+
+impl Resolver {
+    /// A resolver that fetches with `http`. The client's own settings
+    /// (proxy, redirect policy, TLS roots) apply; the resolver adds the
+    /// size limit, the timeout and the https-only check.
+    pub fn new(http: reqwest::Client, options: ResolverOptions) -> Self {
+        Self { http, options }
+    }
+
+    /// The options this resolver was built with.
+    pub fn options(&self) -> &ResolverOptions {
+        &self.options
+    }
+
+    /// Resolves a DID to its document (DID Core §7.1).
+    pub async fn resolve(&self, did: &Did) -> Result<DidDocument, Error> {
+        match did.method() {
+            "key" => key::resolve(did).await,
+            "jwk" => jwk::resolve(did),
+            "web" => {
+                let url = web::did_web_url(did, self.options.allow_http)?;
+                let bytes = self.fetch(url).await?;
+                web::document_from_bytes(did, &bytes)
+            }
+            other => Err(Error::MethodNotSupported(other.to_owned())),
+        }
+    }
+
+    /// Resolves `did#fragment` to its verification method, with the key
+    /// decoded from `publicKeyMultibase` or `publicKeyJwk`.
+    pub async fn resolve_verification_method(
+        &self,
+        url: &DidUrl,
+    ) -> Result<VerificationMethod, Error> {
+        if !url.is_did_with_fragment_only() {
+            return Err(Error::invalid_did_url(
+                url.as_str(),
+                "a verification method is named by `did#fragment`",
+            ));
+        }
+        self.resolve(url.did()).await?.verification_method(url)
+    }
+
+    /// GETs `url` within the timeout, reading at most
+    /// `max_document_bytes`.
+    async fn fetch(&self, url: Url) -> Result<Vec<u8>, Error> {
+        let timeout = self.options.timeout;
+        tokio::time::timeout(timeout, self.fetch_unbounded_in_time(url))
+            .await
+            .map_err(|_| Error::Timeout(timeout))?
+    }
+
+    async fn fetch_unbounded_in_time(&self, url: Url) -> Result<Vec<u8>, Error> {
+        let transport = |error: reqwest::Error| Error::Transport {
+            url: url.to_string(),
+            reason: error.to_string(),
+        };
+        let mut response = self
+            .http
+            .get(url.clone())
+            .header(ACCEPT, ACCEPT_DID_JSON)
+            .send()
+            .await
+            .map_err(transport)?;
+
+        // The client may have followed a redirect to `http:`.
+        if !self.options.allow_http && response.url().scheme() != "https" {
+            return Err(Error::InsecureTransport(response.url().to_string()));
+        }
+        match response.status() {
+            status if status.is_success() => {}
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                return Err(Error::NotFound(format!("no DID document at `{url}`")))
+            }
+            status => {
+                return Err(Error::HttpStatus {
+                    url: url.to_string(),
+                    status: status.as_u16(),
+                })
+            }
+        }
+
+        let limit = self.options.max_document_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(Error::DocumentTooLarge { limit });
+        }
+        // Count while streaming: a missing or lying Content-Length must not
+        // let a server make us buffer more than the limit.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > limit {
+                return Err(Error::DocumentTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Servers (warp) need `Send` futures; keep resolution usable there.
+    #[test]
+    fn resolution_futures_are_send() {
+        let resolver = Resolver::new(reqwest::Client::new(), ResolverOptions::default());
+        let did = Did::parse("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK").unwrap();
+        let url = DidUrl::parse("did:jwk:e30#0").unwrap();
+        assert_send(&resolver.resolve(&did));
+        assert_send(&resolver.resolve_verification_method(&url));
+        let ssi_resolver = resolver.to_ssi();
+        let ssi_did = ssi::dids::DID::new(did.as_str().as_bytes()).unwrap();
+        assert_send(&ssi::dids::DIDResolver::resolve_representation(
+            &ssi_resolver,
+            ssi_did,
+            Default::default(),
+        ));
+    }
+
+    #[test]
+    fn defaults_are_64_kib_and_5_s_https_only() {
+        let options = ResolverOptions::default();
+        assert!(!options.allow_http);
+        assert_eq!(options.max_document_bytes, 65536);
+        assert_eq!(options.timeout, Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn unsupported_methods_and_bad_urls() {
+        let resolver = Resolver::new(reqwest::Client::new(), ResolverOptions::default());
+        let did = Did::parse("did:example:123").unwrap();
+        assert_eq!(
+            resolver.resolve(&did).await.unwrap_err().code(),
+            "methodNotSupported"
+        );
+        let url = DidUrl::parse("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK/path#x")
+            .unwrap();
+        assert_eq!(
+            resolver
+                .resolve_verification_method(&url)
+                .await
+                .unwrap_err()
+                .code(),
+            "invalidDidUrl"
+        );
+    }
+}

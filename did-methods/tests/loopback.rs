@@ -1,0 +1,251 @@
+//! did:web resolution against a real warp server on 127.0.0.1:0: good
+//! documents, and each way a fetch can go wrong (oversized with and without
+//! Content-Length, non-JSON, slow, 404, 500, wrong id), plus the refusal
+//! of plain HTTP when `allow_http` is false.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use did_methods::{
+    Did, DidDocument, DidUrl, DocumentBuilder, PublicKey, Resolver, ResolverOptions,
+};
+use warp::Filter;
+
+/// Size of one streamed chunk and of the whole endless-looking body.
+const CHUNK: usize = 64 * 1024;
+const HUGE_BODY: usize = 256 * 1024 * 1024;
+/// How long the slow route waits before answering.
+const SLOW: Duration = Duration::from_secs(10);
+
+struct Server {
+    addr: SocketAddr,
+    /// Requests the server has seen.
+    requests: Arc<AtomicUsize>,
+    /// Bytes the chunked route has produced so far.
+    streamed: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn did(&self, path: &str) -> Did {
+        let port = self.addr.port();
+        Did::parse(&format!("did:web:127.0.0.1%3A{port}{path}")).unwrap()
+    }
+}
+
+fn ed25519(seed: u8) -> PublicKey {
+    PublicKey::Ed25519(
+        ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+            .verifying_key()
+            .to_bytes(),
+    )
+}
+
+fn holder_document(did: Did) -> DidDocument {
+    DocumentBuilder::new(did)
+        .verification_method("card-1", ed25519(1))
+        .authentication("card-1")
+        .assertion_method("card-1")
+        .verification_method("channel", PublicKey::X25519([9; 32]))
+        .key_agreement("channel")
+        .service("repository", "KuraRepository", "https://repo.example/kura")
+        .build()
+        .unwrap()
+}
+
+async fn start() -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let streamed = Arc::new(AtomicUsize::new(0));
+    let server = Server {
+        addr,
+        requests: requests.clone(),
+        streamed: streamed.clone(),
+    };
+
+    let root = holder_document(server.did(""));
+    let alice = holder_document(server.did(":user:alice"));
+    let json = |document: DidDocument| {
+        let bytes = document.to_json_bytes();
+        warp::any().map(move || {
+            warp::http::Response::builder()
+                .header("content-type", "application/did+json")
+                .body(bytes.clone())
+        })
+    };
+
+    let count = warp::any()
+        .map(move || {
+            requests.fetch_add(1, Ordering::SeqCst);
+        })
+        .untuple_one();
+    let well_known = warp::path!(".well-known" / "did.json").and(json(root));
+    let user = warp::path!("user" / "alice" / "did.json").and(json(alice));
+    let wrong_id = warp::path!("wrong" / "did.json").and(json(holder_document(
+        Did::parse("did:web:elsewhere.example").unwrap(),
+    )));
+    let big = warp::path!("big" / "did.json").map(|| vec![b' '; 100 * 1024]);
+    let chunked = warp::path!("chunked" / "did.json").map(move || {
+        let streamed = streamed.clone();
+        let chunks = (0..HUGE_BODY / CHUNK).map(move |_| {
+            streamed.fetch_add(CHUNK, Ordering::SeqCst);
+            Ok::<_, Infallible>(Bytes::from(vec![b' '; CHUNK]))
+        });
+        warp::reply::stream(futures::stream::iter(chunks))
+    });
+    let html = warp::path!("html" / "did.json")
+        .map(|| warp::reply::html("<!doctype html><title>not a DID document</title>"));
+    let slow = warp::path!("slow" / "did.json").then(|| async {
+        tokio::time::sleep(SLOW).await;
+        "{}"
+    });
+    let broken = warp::path!("broken" / "did.json")
+        .map(|| warp::reply::with_status("oops", warp::http::StatusCode::INTERNAL_SERVER_ERROR));
+
+    let routes = count.and(
+        well_known
+            .or(user)
+            .or(wrong_id)
+            .or(big)
+            .or(chunked)
+            .or(html)
+            .or(slow)
+            .or(broken),
+    );
+    tokio::spawn(warp::serve(routes).incoming(listener).run());
+    server
+}
+
+fn resolver(allow_http: bool) -> Resolver {
+    Resolver::new(
+        reqwest::Client::new(),
+        ResolverOptions {
+            allow_http,
+            ..ResolverOptions::default()
+        },
+    )
+}
+
+#[tokio::test]
+async fn resolves_documents_over_loopback() {
+    let server = start().await;
+    let resolver = resolver(true);
+
+    for path in ["", ":user:alice"] {
+        let did = server.did(path);
+        let document = resolver.resolve(&did).await.unwrap();
+        assert_eq!(document, holder_document(did.clone()));
+
+        let card: DidUrl = did.with_fragment("card-1").unwrap();
+        let method = resolver.resolve_verification_method(&card).await.unwrap();
+        assert_eq!(method.public_key, ed25519(1));
+        assert_eq!(method.type_, "Multikey");
+        assert_eq!(method.controller, did);
+
+        let agreement = document.key_agreement().unwrap();
+        assert_eq!(agreement.len(), 1);
+        assert_eq!(agreement[0].public_key, PublicKey::X25519([9; 32]));
+        assert_eq!(
+            document
+                .service("repository")
+                .and_then(|s| s.endpoint_url()),
+            Some("https://repo.example/kura")
+        );
+    }
+    assert_eq!(server.requests.load(Ordering::SeqCst), 4);
+
+    let missing = did_methods::DidUrl::parse(&format!("{}#nope", server.did(""))).unwrap();
+    let error = resolver
+        .resolve_verification_method(&missing)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "notFound");
+}
+
+#[tokio::test]
+async fn refuses_plain_http_unless_allowed() {
+    let server = start().await;
+    let error = resolver(false).resolve(&server.did("")).await.unwrap_err();
+    assert_eq!(error.code(), "invalidDid", "{error}");
+    // Refused before any request left.
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+
+    // `localhost` is a host name, so without allow_http it is fetched over
+    // https, and the plain-HTTP server cannot answer a TLS handshake.
+    let did = Did::parse(&format!("did:web:localhost%3A{}", server.addr.port())).unwrap();
+    let error = resolver(false).resolve(&did).await.unwrap_err();
+    assert!(
+        matches!(error, did_methods::Error::Transport { ref url, .. } if url.starts_with("https://")),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn each_failure_has_its_own_error() {
+    let server = start().await;
+    let resolver = resolver(true);
+    let cases = [
+        (":big", "invalidDidDocumentLength"),
+        (":chunked", "invalidDidDocumentLength"),
+        (":html", "representationNotSupported"),
+        (":wrong", "invalidDidDocument"),
+        (":nothing:here", "notFound"),
+        (":broken", "internalError"),
+    ];
+    for (path, code) in cases {
+        let error = resolver.resolve(&server.did(path)).await.unwrap_err();
+        assert_eq!(error.code(), code, "{path}: {error}");
+    }
+    let error = resolver.resolve(&server.did(":big")).await.unwrap_err();
+    assert!(matches!(
+        error,
+        did_methods::Error::DocumentTooLarge { limit: 65536 }
+    ));
+    let error = resolver.resolve(&server.did(":broken")).await.unwrap_err();
+    assert!(matches!(
+        error,
+        did_methods::Error::HttpStatus { status: 500, .. }
+    ));
+}
+
+#[tokio::test]
+async fn size_limit_stops_the_stream_early() {
+    let server = start().await;
+    let error = resolver(true)
+        .resolve(&server.did(":chunked"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, did_methods::Error::DocumentTooLarge { .. }),
+        "{error}"
+    );
+    // Give the server a moment to notice the closed connection.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let produced = server.streamed.load(Ordering::SeqCst);
+    assert!(
+        produced < HUGE_BODY / 8,
+        "the server produced {produced} of {HUGE_BODY} bytes: the body was not cut off"
+    );
+}
+
+#[tokio::test]
+async fn slow_server_times_out() {
+    let server = start().await;
+    let resolver = Resolver::new(
+        reqwest::Client::new(),
+        ResolverOptions {
+            allow_http: true,
+            timeout: Duration::from_millis(300),
+            ..ResolverOptions::default()
+        },
+    );
+    let started = Instant::now();
+    let error = resolver.resolve(&server.did(":slow")).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(error, did_methods::Error::Timeout(_)), "{error}");
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+}
