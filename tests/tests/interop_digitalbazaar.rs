@@ -448,7 +448,6 @@ fn write_output(dir: &Path, name: &str, run: &Run, what: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs the kura CLI (did create, vc issue, vp create, vc verify): issue 2 part 5, not landed yet"]
 fn kura_output_verifies_in_the_peer_and_tampering_fails_on_both_sides() {
     if !peer_available() {
         return;
@@ -525,7 +524,6 @@ fn kura_output_verifies_in_the_peer_and_tampering_fails_on_both_sides() {
 }
 
 #[test]
-#[ignore = "needs the kura CLI (vc verify): issue 2 part 5, not landed yet"]
 fn peer_output_verifies_in_kura_and_tampering_fails_on_both_sides() {
     if !peer_available() {
         return;
