@@ -466,8 +466,8 @@ pub fn matches_pattern(pattern: &str, data: &[u8]) -> Result<bool, String> {
         Some(body) => (body, true),
         None => (compact.as_str(), false),
     };
-    if body.len() % 2 != 0 {
-        return Err("odd number of hex digits in pattern".into());
+    if !body.is_ascii() || body.len() % 2 != 0 {
+        return Err("pattern is not an even number of ASCII hex digits".into());
     }
     let expected: Vec<Option<u8>> = (0..body.len())
         .step_by(2)
