@@ -644,6 +644,19 @@ mod tests {
     }
 
     #[test]
+    fn without_retired_hides_methods_in_no_relationship() {
+        let mut document = document();
+        let key_1 = DidUrl::parse("did:example:123#key-1").unwrap();
+        assert_eq!(document.without_retired().verification_methods().len(), 1);
+        document.retire(&key_1);
+        let view = document.without_retired();
+        assert!(view.find_verification_method(&key_1).is_none());
+        // The embedded method is still in a relationship and stays.
+        let embedded = DidUrl::parse("did:example:123#embedded").unwrap();
+        assert!(view.verification_method(&embedded).is_ok());
+    }
+
+    #[test]
     fn bad_documents_have_clear_errors() {
         let cases: [(&[u8], &str); 6] = [
             (b"not json", "representationNotSupported"),
