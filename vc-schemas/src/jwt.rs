@@ -125,11 +125,16 @@ pub async fn verify(
     resolver: &dyn KeyResolver,
 ) -> Result<(VerifiedJwt, Vec<String>), Error> {
     let parts: Vec<&str> = token.split('.').collect();
-    let [header, payload, _signature] = parts.as_slice() else {
+    let [header, payload, signature] = parts.as_slice() else {
         return Err(Error::Malformed(
             "a compact JWS has exactly three parts".into(),
         ));
     };
+    // Strict base64url (RFC 7515 §2, no padding, no stray trailing bits) so that one
+    // signature has exactly one encoding.
+    if URL_SAFE_NO_PAD.decode(signature).is_err() {
+        return Err(Error::InvalidProof);
+    }
     let header = decode_json_part(header, "header")?;
     let unverified = decode_json_part(payload, "payload")?;
     let algorithm = match header.get("alg").and_then(Value::as_str) {
