@@ -70,7 +70,9 @@ fn map_service_error(error: pcsc::Error, reader: Option<&str>) -> Error {
             reader.map_or(Error::Pcsc(error), |reader| Error::NoCard { reader })
         }
         // A connected card that goes away: vpcd's card process died, or the card was pulled.
+        // pcscd reports a reader-level transmit failure as SCARD_E_NOT_TRANSACTED.
         pcsc::Error::RemovedCard
+        | pcsc::Error::NotTransacted
         | pcsc::Error::UnknownReader
         | pcsc::Error::ReaderUnavailable
         | pcsc::Error::UnpoweredCard
@@ -191,12 +193,9 @@ impl PcscTransport {
     /// followed (for tests of the card's own response chaining).
     pub fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
         self.round_trips += 1;
-        let response = self
-            .card
-            .transmit(command, &mut self.receive)
-            .map_err(|error| map_service_error(error, Some(&self.reader)))?;
-        super::check_response(response)?;
-        Ok(response.to_vec())
+        let response = exchange(&self.card, &self.reader, &mut self.receive, command)?;
+        super::check_response(&response)?;
+        Ok(response)
     }
 
     /// Round trips through pcscd so far (GET RESPONSE rounds included).
@@ -222,11 +221,29 @@ impl Transport for PcscTransport {
             round_trips,
         } = self;
         transmit_chained(command, round_trips, |apdu| {
-            card.transmit(apdu, receive)
-                .map(<[u8]>::to_vec)
-                .map_err(|error| map_service_error(error, Some(reader.as_str())))
+            exchange(card, reader, receive, apdu)
         })
     }
+}
+
+/// One SCardTransmit. vpcd answers an empty buffer, not an error, when its card connection is
+/// gone (the card process died): a card always answers at least SW1 SW2 (ISO 7816-4 §5.1), so
+/// silence is reported as the card being removed.
+fn exchange(
+    card: &pcsc::Card,
+    reader: &str,
+    receive: &mut [u8],
+    apdu: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let response = card
+        .transmit(apdu, receive)
+        .map_err(|error| map_service_error(error, Some(reader)))?;
+    if response.is_empty() {
+        return Err(Error::CardRemoved {
+            reader: reader.to_owned(),
+        });
+    }
+    Ok(response.to_vec())
 }
 
 #[cfg(test)]
