@@ -29,6 +29,8 @@ enum Command {
     Schema(cli::schema::Args),
     /// The virtual biometric IC card and PC/SC tools.
     Card(cli::card::Args),
+    /// Print the repository's hash-chained history and verify the chain.
+    History(cli::history::Args),
     /// Run an end-to-end identity demo on embedded defaults.
     Demo(cli::demo::Args),
 }
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
             Command::Vp(args) => cli::vp::run(args).await,
             Command::Schema(args) => cli::schema::run(args).await,
             Command::Card(args) => cli::card::run(args).await,
+            Command::History(args) => cli::history::run(args).await,
             Command::Demo(args) => cli::demo::run(args).await,
         }
     });

@@ -4,6 +4,7 @@
 pub mod card;
 pub mod demo;
 pub mod did;
+pub mod history;
 pub mod schema;
 pub mod vc;
 pub mod vp;
