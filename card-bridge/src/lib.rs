@@ -14,6 +14,8 @@ pub mod applet;
 pub mod card;
 pub mod channel;
 pub mod error;
+pub mod host;
+pub mod terminal;
 pub mod transport;
 pub mod vcard;
 

@@ -184,3 +184,152 @@ pub async fn create_presentation(
         }
     }
 }
+
+/// A presentation built and laid out for signing, whose signature comes later from a signer that
+/// cannot be called in-line: the IC card, reached through a terminal in another HTTP request
+/// (patent ST54–56). [`prepare_presentation`] computes the exact bytes the signer must sign;
+/// [`PendingPresentation::finish`] puts the signature in place.
+///
+/// The signature covers neither itself nor its encoding, so the document laid out with a
+/// placeholder signature is the signed document once the placeholder is replaced: a Data
+/// Integrity `proofValue` (multibase base58btc of the 64 signature bytes, VC-DI-EdDSA §3.3.1,
+/// VC-DI-ECDSA §3.4.1) or the third segment of a compact JWS (base64url, RFC 7515 §7.1).
+pub struct PendingPresentation {
+    layout: Secured,
+    message: Vec<u8>,
+    public_key: crate::keys::PublicKey,
+}
+
+impl std::fmt::Debug for PendingPresentation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PendingPresentation")
+            .field("message_len", &self.message.len())
+            .field("algorithm", &self.public_key.algorithm())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingPresentation {
+    /// What the signer signs: 64 bytes for Data Integrity (proof-configuration hash ‖ document
+    /// hash), the JWS signing input for JWT.
+    pub fn message(&self) -> &[u8] {
+        &self.message
+    }
+
+    /// The key the signature must verify under.
+    pub fn public_key(&self) -> &crate::keys::PublicKey {
+        &self.public_key
+    }
+
+    /// Puts `signature` (64 bytes: Ed25519, or P-256 r‖s) in place after checking it against
+    /// the key over [`Self::message`], so that a card that signed something else, or with
+    /// another key, never yields a presentation.
+    pub fn finish(self, signature: &[u8]) -> Result<Secured, Error> {
+        if !self.public_key.verify(&self.message, signature) {
+            return Err(Error::Signing(
+                "the signature does not verify under the presentation key".into(),
+            ));
+        }
+        match self.layout {
+            Secured::Json(mut value) => {
+                let proof = value
+                    .get_mut("proof")
+                    .and_then(Value::as_object_mut)
+                    .ok_or_else(|| {
+                        Error::Signing("the laid-out presentation has no proof".into())
+                    })?;
+                proof.insert(
+                    "proofValue".into(),
+                    multibase::encode(multibase::Base::Base58Btc, signature).into(),
+                );
+                Ok(Secured::Json(value))
+            }
+            Secured::Jwt(token) => {
+                let signing_input = token
+                    .rsplit_once('.')
+                    .map(|(input, _)| input)
+                    .ok_or_else(|| Error::Signing("the laid-out JWT has no signature".into()))?;
+                Ok(Secured::Jwt(format!(
+                    "{signing_input}.{}",
+                    base64::Engine::encode(
+                        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                        signature
+                    )
+                )))
+            }
+        }
+    }
+}
+
+/// A [`Signer`] that records what it is asked to sign and answers with a placeholder.
+struct Capture {
+    public_key: crate::keys::PublicKey,
+    verification_method: String,
+    message: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+#[async_trait::async_trait]
+impl Signer for Capture {
+    fn algorithm(&self) -> crate::keys::Algorithm {
+        self.public_key.algorithm()
+    }
+    fn verification_method(&self) -> &str {
+        &self.verification_method
+    }
+    fn public_key(&self) -> crate::keys::PublicKey {
+        self.public_key.clone()
+    }
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut slot = self
+            .message
+            .lock()
+            .map_err(|_| Error::Signing("capture lock poisoned".into()))?;
+        if slot.replace(message.to_vec()).is_some() {
+            return Err(Error::Signing(
+                "asked to sign twice for one presentation".into(),
+            ));
+        }
+        Ok(vec![0; 64])
+    }
+}
+
+/// [`create_presentation`] for a signer that signs later: the presentation of `credentials` by
+/// the DID controlling `verification_method`, laid out for `public_key`, and the bytes to sign.
+#[allow(clippy::too_many_arguments)]
+pub async fn prepare_presentation(
+    credentials: &[Input],
+    public_key: crate::keys::PublicKey,
+    verification_method: String,
+    challenge: &str,
+    domain: &str,
+    format: ProofFormat,
+    now: DateTime<Utc>,
+    jsonld: &JsonLd,
+) -> Result<PendingPresentation, Error> {
+    let capture = Capture {
+        public_key,
+        verification_method,
+        message: std::sync::Mutex::new(None),
+    };
+    let layout = create_presentation(
+        credentials,
+        &capture,
+        challenge,
+        domain,
+        format,
+        now,
+        jsonld,
+    )
+    .await?;
+    let message = capture
+        .message
+        .into_inner()
+        .map_err(|_| Error::Signing("capture lock poisoned".into()))?
+        .ok_or_else(|| Error::Signing("nothing was signed".into()))?;
+    Ok(PendingPresentation {
+        layout,
+        message,
+        public_key: capture.public_key,
+    })
+}

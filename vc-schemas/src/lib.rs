@@ -31,7 +31,10 @@ pub mod verify;
 
 pub use did::{DidMethodsResolver, KeyResolver, OfflineResolver, ProofPurpose};
 pub use error::{Error, SchemaViolation};
-pub use issue::{create_presentation, issue_credential, ProofFormat, Secured};
+pub use issue::{
+    create_presentation, issue_credential, prepare_presentation, PendingPresentation, ProofFormat,
+    Secured,
+};
 pub use jsonld::JsonLd;
 pub use keyfile::{read_key_file, write_key_file};
 pub use keys::{Algorithm, LocalKey, PublicKey, Signer};

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use vc_schemas::{
-    create_presentation, issue_credential, schema, Algorithm, Input, JsonLd, LocalKey,
-    OfflineResolver, ProofFormat, Secured, Verdict, Verifier, VerifyOptions,
+    create_presentation, issue_credential, prepare_presentation, schema, Algorithm, Input, JsonLd,
+    LocalKey, OfflineResolver, ProofFormat, Secured, Verdict, Verifier, VerifyOptions,
 };
 
 fn now() -> DateTime<Utc> {
@@ -336,6 +336,62 @@ async fn garbage_inputs_are_errors() {
         match result {
             Err(_) => {}
             Ok(verdict) => assert!(!verdict.valid, "{text}: {verdict:#?}"),
+        }
+    }
+}
+
+/// A presentation signed later (by the card, patent ST54–56) is byte for byte the one an
+/// in-line signer produces: both algorithms are deterministic (RFC 8032, RFC 6979).
+#[tokio::test]
+async fn prepared_presentations_equal_inline_ones_and_refuse_wrong_signatures() {
+    let (_, credential) = issue(Algorithm::Ed25519, ProofFormat::DataIntegrity).await;
+    for algorithm in [Algorithm::Ed25519, Algorithm::P256] {
+        let holder = key(algorithm, 3);
+        for format in [ProofFormat::DataIntegrity, ProofFormat::Jwt] {
+            let jsonld = JsonLd::new();
+            let inline = create_presentation(
+                &[credential.to_input()],
+                &holder,
+                "c-9",
+                "counter.example",
+                format,
+                now(),
+                &jsonld,
+            )
+            .await
+            .unwrap();
+            let inputs = [credential.to_input()];
+            let prepare = || {
+                prepare_presentation(
+                    &inputs,
+                    vc_schemas::Signer::public_key(&holder),
+                    vc_schemas::Signer::verification_method(&holder).to_owned(),
+                    "c-9",
+                    "counter.example",
+                    format,
+                    now(),
+                    &jsonld,
+                )
+            };
+            let pending = prepare().await.unwrap();
+            let signature = vc_schemas::Signer::sign(&holder, pending.message())
+                .await
+                .unwrap();
+            let finished = pending.finish(&signature).unwrap();
+            assert_eq!(
+                finished.to_text(),
+                inline.to_text(),
+                "{algorithm:?} {format:?}"
+            );
+
+            let pending = prepare().await.unwrap();
+            let other = key(algorithm, 4);
+            let wrong = vc_schemas::Signer::sign(&other, pending.message())
+                .await
+                .unwrap();
+            assert!(pending.finish(&wrong).is_err(), "another key's signature");
+            let pending = prepare().await.unwrap();
+            assert!(pending.finish(&[0; 64]).is_err(), "a placeholder signature");
         }
     }
 }

@@ -73,6 +73,11 @@ pub struct Options {
     pub stop: Arc<AtomicBool>,
     /// How often a blocked read wakes to look at `stop`.
     pub poll_interval: Duration,
+    /// How long a fresh connection may stay silent before it is dropped and retried. pcscd
+    /// asks for the ATR about every 400 ms once vpcd has accepted the card; a connection that
+    /// hears nothing sits in the listen backlog of a vpcd that has not yet noticed its previous
+    /// card left, and only a new connection gets through.
+    pub first_frame_timeout: Duration,
 }
 
 impl Default for Options {
@@ -82,6 +87,7 @@ impl Default for Options {
             retry_interval: Duration::from_millis(200),
             stop: Arc::new(AtomicBool::new(false)),
             poll_interval: Duration::from_millis(250),
+            first_frame_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -154,11 +160,13 @@ fn serve_connection<A: Applet + ?Sized>(
 ) -> io::Result<()> {
     stream.set_read_timeout(Some(options.poll_interval))?;
     let mut frames = FrameReader::default();
+    let mut deadline = Some(Instant::now() + options.first_frame_timeout);
     loop {
-        let payload = match frames.next(&mut stream, &options.stop)? {
+        let payload = match frames.next(&mut stream, &options.stop, deadline)? {
             Some(payload) => payload,
             None => return Ok(()),
         };
+        deadline = None;
         match payload.as_slice() {
             [CONTROL_POWER_OFF] => {
                 applet.power_off();
@@ -226,8 +234,14 @@ struct FrameReader {
 }
 
 impl FrameReader {
-    /// The next payload, or `None` when the peer closed cleanly or `stop` was set.
-    fn next(&mut self, stream: &mut TcpStream, stop: &AtomicBool) -> io::Result<Option<Vec<u8>>> {
+    /// The next payload, or `None` when the peer closed cleanly or `stop` was set; an error
+    /// once `deadline` (if any) passes without a whole frame.
+    fn next(
+        &mut self,
+        stream: &mut TcpStream,
+        stop: &AtomicBool,
+        deadline: Option<Instant>,
+    ) -> io::Result<Option<Vec<u8>>> {
         let mut chunk = [0u8; 4096];
         loop {
             if let Some(payload) = self.take_frame() {
@@ -235,6 +249,12 @@ impl FrameReader {
             }
             if stop.load(Ordering::Relaxed) {
                 return Ok(None);
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "vpcd accepted nothing on this connection (still serving a previous card?); reconnecting",
+                ));
             }
             match stream.read(&mut chunk) {
                 Ok(0) if self.buffer.is_empty() => return Ok(None),

@@ -184,3 +184,46 @@ fn frame_reader_splits_and_joins_frames() {
     assert_eq!(frames.take_frame(), Some(vec![0xAA, 0xBB]));
     assert!(frames.buffer.is_empty());
 }
+
+#[test]
+fn a_connection_vpcd_never_serves_is_dropped_and_retried() {
+    // A listener that is never accepted from: connections complete in the kernel's backlog
+    // and hear nothing, as with a vpcd still holding its previous card.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut card = RecordingApplet::default();
+    let options = Options {
+        first_frame_timeout: Duration::from_millis(100),
+        ..fast_options(true)
+    };
+    let stop = options.stop.clone();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let events_in = events.clone();
+    let card_thread = thread::spawn(move || {
+        serve(&mut card, &addr, &options, |event| {
+            events_in.lock().unwrap().push(event)
+        })
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let connects = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|event| matches!(event, Event::Connected(_)))
+            .count();
+        if connects >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no second connection attempt");
+        thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    card_thread.join().unwrap().unwrap();
+    let events = events.lock().unwrap();
+    assert!(events.iter().any(|event| matches!(
+        event,
+        Event::Disconnected(reason) if reason.contains("accepted nothing")
+    )));
+    drop(listener);
+}

@@ -1,0 +1,167 @@
+//! The repository's HTTP API as the terminal and the repository both see it: request and
+//! answer bodies (JSON), and the bytes a terminal signs to prove its DID (ST36–37, ST40–41).
+//! Routes, status codes and problem bodies are in `docs/repository-api.md`; the OpenAPI
+//! document the repository serves at `/openapi.json` describes the same shapes.
+
+use serde::{Deserialize, Serialize};
+
+/// The API's path prefix.
+pub const PREFIX: &str = "/v1";
+
+/// `service` type of the repository endpoint in the holder's DID document.
+pub const SERVICE_TYPE: &str = "KuraRepository";
+
+/// `POST /v1/sessions` (ST36): the terminal names itself and the card in front of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSession {
+    /// The DID URL of the terminal's verification method (its `authentication` key).
+    pub terminal: String,
+    /// The card's identity key (Ed25519, 64 hex digits), from its locator (ST35).
+    pub card: String,
+}
+
+/// The answer to [`OpenSession`] (ST37): the session and the nonce to sign.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionOpened {
+    /// The session id, used in every later path.
+    pub session: String,
+    /// 32 random bytes, base64url; the terminal signs [`auth_message`] over it.
+    pub nonce: String,
+    /// The DID whose repository this is (the holder's DID): part of the signed message.
+    pub holder: String,
+}
+
+/// `POST /v1/sessions/{id}/auth` (ST40–41): the terminal's signature over [`auth_message`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authenticate {
+    /// base64url signature: Ed25519, or ES256 r‖s over SHA-256 of the message.
+    pub signature: String,
+}
+
+/// The bytes a terminal signs to prove possession of its key: the domain tag, the session id,
+/// the nonce and the holder's DID, so that a proof made for one session of one repository is
+/// worth nothing in any other.
+pub fn auth_message(session: &str, nonce: &str, holder: &str, terminal: &str) -> Vec<u8> {
+    format!("kura/v1/terminal-auth\n{session}\n{nonce}\n{holder}\n{terminal}").into_bytes()
+}
+
+/// `POST /v1/sessions/{id}/card`: the card's answer to the APDU last relayed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardAnswer {
+    /// The response APDU, hex (data ‖ SW1 SW2).
+    pub response: String,
+}
+
+/// What the repository wants the terminal to do next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "next", rename_all = "snake_case")]
+pub enum Next {
+    /// Send this command APDU to the card unread, and post its answer to `…/card`.
+    Relay {
+        /// The patent steps this APDU carries, e.g. `ST38`.
+        step: String,
+        /// The command APDU, hex.
+        apdu: String,
+    },
+    /// The session is ready for a read or a write (ST47–48): the card's presentation key.
+    Ready {
+        /// The DID URL of the card key that will sign presentations.
+        key_id: String,
+    },
+    /// The card holds a one-time token for this operation: RELEASE TOKEN (ST60, ST77), then
+    /// post it (`…/token` for a read, `…/credentials` for a write).
+    ReleaseToken,
+}
+
+/// The proof format of a presentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// Data Integrity (eddsa-rdfc-2022 or ecdsa-rdfc-2019, by card key).
+    Di,
+    /// VP-JWT.
+    Jwt,
+}
+
+/// `POST /v1/sessions/{id}/read` (ST51–53).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    /// Credential types wanted (any of them); empty when asking by id.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Credential ids wanted; empty when asking by type.
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// The verifier's challenge, to be bound into the presentation.
+    pub challenge: String,
+    /// The verifier's domain, to be bound into the presentation.
+    pub domain: String,
+    /// The proof format.
+    pub format: Format,
+}
+
+/// `POST /v1/sessions/{id}/token` (ST61): the token the card released.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSubmission {
+    /// The token, hex.
+    pub token: String,
+}
+
+/// The answer to a [`TokenSubmission`] (ST64): the card-signed presentation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReadResult {
+    /// The presentation: a JSON object (Data Integrity) or a compact JWT (string).
+    pub presentation: serde_json::Value,
+    /// The ids of the credentials it holds.
+    pub credential_ids: Vec<String>,
+}
+
+/// `POST /v1/sessions/{id}/write` (ST71–72): the terminal announces the credential it will
+/// issue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteRequest {
+    /// The id the credential will carry.
+    pub credential_id: String,
+}
+
+/// `POST /v1/sessions/{id}/credentials` (ST79): the token and the issued credential.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteSubmission {
+    /// The token the card released, hex.
+    pub token: String,
+    /// The credential: a JSON object (Data Integrity) or a compact JWT (string).
+    pub credential: serde_json::Value,
+}
+
+/// The answer to a [`WriteSubmission`] (ST83): stored, and on disk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteResult {
+    /// The stored credential's id.
+    pub id: String,
+    /// Its history entry's sequence number.
+    pub history_seq: u64,
+}
+
+/// An RFC 9457 problem body, as every 4xx and 5xx answer carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`https://w3id.org/kura/problems/…`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// The patent step that failed, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+}
