@@ -76,6 +76,35 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+
+    /// A request arrived out of order for the session's state (the session has ended).
+    #[error("{step}: {reason}")]
+    Protocol {
+        /// The patent step that was expected or attempted.
+        step: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// The card's relayed answer did not add up: a failed channel, a refused command, bytes that
+    /// do not parse, or a signature that does not verify (the session has ended).
+    #[error("{step}: card: {reason}")]
+    Card {
+        /// The patent step whose answer failed.
+        step: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// A check refused the request: a terminal signature, a token, an issuer proof, a subject,
+    /// a schema.
+    #[error("{step}: {reason}")]
+    Refused {
+        /// The patent step whose check failed.
+        step: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The crate's result type.

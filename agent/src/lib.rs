@@ -7,12 +7,14 @@
 //! - [`history`]: the append-only, hash-chained history log (patent ST63, ST81): entry types,
 //!   canonical bytes and the chain verifier.
 //! - [`token`]: one-time tokens (patent ST56–62, ST73–80): generation, binding, the pure check.
+//! - [`session`]: the sans-IO session machine of FIG. 7, 8 and 9 (one `Expect*` state per step).
 //! - [`admin`]: the owner's admin credential (a 0600 file, constant-time verification).
 //! - [`error`]: the crate's one error type.
 
 pub mod admin;
 pub mod error;
 pub mod history;
+pub mod session;
 pub mod store;
 pub mod token;
 

@@ -1,0 +1,242 @@
+//! The machine against the in-process card: a full read and a full write, and the ways a
+//! session fails closed.
+
+use card_bridge::card::{CardState, DevPersonalisation, FingerSample, InProcessCard, Template};
+use card_bridge::channel::SeededRng;
+use card_bridge::transport::{InProcessTransport, Transport};
+use chrono::{DateTime, Utc};
+use rand_core::OsRng;
+use vc_schemas::{Algorithm, JsonLd, LocalKey, ProofFormat, Signer as _};
+
+use super::*;
+use crate::token::RequestDigest;
+
+const HOLDER: &str = "did:web:holder.example";
+
+struct Rig {
+    card: InProcessTransport<InProcessCard>,
+    repository: ChannelSecretKey,
+    registered: RegisteredCard,
+    terminal: LocalKey,
+}
+
+fn rig() -> Rig {
+    let repository = ChannelSecretKey::generate(&mut OsRng);
+    let mut rng = SeededRng::for_tests("session tests");
+    let mut state = CardState::new_blank(&mut rng, Template::from_seed(5));
+    let keys = state.dangerous_dev_personalise(
+        &mut rng,
+        DevPersonalisation {
+            holder_did: HOLDER.into(),
+            repository_url: "https://holder.example/".into(),
+            repository_channel_key: repository.public_key(),
+            binding_credential: "{}".into(),
+        },
+    );
+    let mut card = InProcessTransport::new(InProcessCard::new(state, Box::new(OsRng)));
+    card.applet_mut().present(FingerSample::Genuine { seed: 3 });
+    host::ok_data(&card.transmit(&host::select()).unwrap()).unwrap();
+    host::ok_data(&card.transmit(&host::verify_finger()).unwrap()).unwrap();
+    let terminal = LocalKey::generate(Algorithm::Ed25519, &mut OsRng);
+    let vm = vc_schemas::did::did_key_verification_method(&terminal.public_key());
+    Rig {
+        card,
+        repository,
+        registered: RegisteredCard {
+            identity_key: keys.identity,
+            channel_key: keys.channel,
+        },
+        terminal: terminal.with_verification_method(vm),
+    }
+}
+
+fn apdu_of(next: &Next) -> Vec<u8> {
+    match next {
+        Next::Relay { apdu, .. } => hex::decode(apdu).unwrap(),
+        other => panic!("expected a relay, got {other:?}"),
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Opens a session and runs it to ExpectRequest (FIG. 7).
+async fn ready(rig: &mut Rig) -> (Session, CardKey) {
+    let mut session = Session::open(
+        "s1".into(),
+        rig.terminal.verification_method().to_owned(),
+        rig.registered.clone(),
+        HOLDER.into(),
+        "bm9uY2U".into(),
+        u64::MAX,
+    );
+    let message = api::auth_message("s1", "bm9uY2U", HOLDER, rig.terminal.verification_method());
+    let signature = rig.terminal.sign(&message).await.unwrap();
+    let next = session
+        .authenticate(
+            &rig.terminal.public_key(),
+            &signature,
+            &rig.repository,
+            &mut OsRng,
+        )
+        .unwrap();
+    let answer = rig.card.transmit(&apdu_of(&next)).unwrap();
+    let CardOutcome::Relay(next) = session.card_answer(&answer).unwrap() else {
+        panic!("expected the key generation relay");
+    };
+    let answer = rig.card.transmit(&apdu_of(&next)).unwrap();
+    let CardOutcome::KeyGenerated(key) = session.card_answer(&answer).unwrap() else {
+        panic!("expected a generated key");
+    };
+    assert!(key.key_id.starts_with("did:web:holder.example#card-"));
+    assert_eq!(session.state_name(), "ExpectRequest");
+    (session, key)
+}
+
+#[tokio::test]
+async fn a_full_read_and_a_full_write() {
+    let mut rig = rig();
+    let (mut session, key) = ready(&mut rig).await;
+    let jsonld = JsonLd::new();
+
+    // FIG. 8: an empty presentation is enough to exercise the machine.
+    let pending = vc_schemas::prepare_presentation(
+        &[],
+        key.public_key.clone(),
+        key.key_id.clone(),
+        "challenge",
+        "counter.example",
+        ProofFormat::DataIntegrity,
+        now(),
+        &jsonld,
+    )
+    .await
+    .unwrap();
+    let token = Token::generate(&mut OsRng);
+    let operation = Operation::Read {
+        request: RequestDigest::of(b"read"),
+    };
+    let next = session
+        .request_read(pending, &token, operation, vec![])
+        .unwrap();
+    let answer = rig.card.transmit(&apdu_of(&next)).unwrap();
+    assert!(matches!(
+        session.card_answer(&answer).unwrap(),
+        CardOutcome::TokenLoaded
+    ));
+    let released =
+        host::parse_released_token(&rig.card.transmit(&host::release_token()).unwrap()).unwrap();
+    assert_eq!(&released, token.dangerous_as_bytes());
+    assert_eq!(session.read_operation().unwrap(), &operation);
+    let (presentation, _) = session.release_read().unwrap();
+    let Secured::Json(value) = presentation else {
+        panic!("a Data Integrity presentation is JSON");
+    };
+    assert_eq!(value["holder"], HOLDER);
+    assert_eq!(value["proof"]["verificationMethod"], key.key_id.as_str());
+
+    // FIG. 9 on the same session.
+    let token = Token::generate(&mut OsRng);
+    let operation = Operation::Write {
+        request: RequestDigest::of(b"write"),
+    };
+    let next = session
+        .request_write(&token, operation, "urn:x:1".into())
+        .unwrap();
+    let answer = rig.card.transmit(&apdu_of(&next)).unwrap();
+    assert!(matches!(
+        session.card_answer(&answer).unwrap(),
+        CardOutcome::TokenLoaded
+    ));
+    assert_eq!(session.write_operation().unwrap(), (&operation, "urn:x:1"));
+    session.finish_write().unwrap();
+    assert_eq!(session.state_name(), "ExpectRequest");
+}
+
+#[tokio::test]
+async fn a_wrong_terminal_signature_ends_the_session() {
+    let mut rig = rig();
+    let mut session = Session::open(
+        "s1".into(),
+        rig.terminal.verification_method().to_owned(),
+        rig.registered.clone(),
+        HOLDER.into(),
+        "bm9uY2U".into(),
+        u64::MAX,
+    );
+    // Signed for another session.
+    let message = api::auth_message("s2", "bm9uY2U", HOLDER, rig.terminal.verification_method());
+    let signature = rig.terminal.sign(&message).await.unwrap();
+    let error = session
+        .authenticate(
+            &rig.terminal.public_key(),
+            &signature,
+            &rig.repository,
+            &mut OsRng,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Refused { step: "ST41", .. }),
+        "{error}"
+    );
+    assert!(session.is_over(0));
+    let _ = rig.card.transmit(&host::select());
+}
+
+#[tokio::test]
+async fn an_altered_or_out_of_order_card_answer_ends_the_session() {
+    let mut rig = rig();
+    let (mut session, _) = ready(&mut rig).await;
+    // No card answer is expected in ExpectRequest.
+    assert!(matches!(
+        session.card_answer(&[0x90, 0x00]),
+        Err(Error::Protocol { .. })
+    ));
+    assert!(session.is_over(0));
+
+    let (mut session, _) = ready(&mut rig).await;
+    let token = Token::generate(&mut OsRng);
+    let operation = Operation::Write {
+        request: RequestDigest::of(b"w"),
+    };
+    let next = session
+        .request_write(&token, operation, "urn:x:2".into())
+        .unwrap();
+    let mut answer = rig.card.transmit(&apdu_of(&next)).unwrap();
+    answer[3] ^= 0x01; // the relay flips one bit of the sealed answer
+    let error = session.card_answer(&answer).unwrap_err();
+    assert!(matches!(error, Error::Card { .. }), "{error}");
+    assert!(session.write_operation().is_err());
+}
+
+#[tokio::test]
+async fn a_card_for_another_repository_fails_the_handshake() {
+    let mut rig = rig();
+    rig.repository = ChannelSecretKey::generate(&mut OsRng);
+    let mut session = Session::open(
+        "s1".into(),
+        rig.terminal.verification_method().to_owned(),
+        rig.registered.clone(),
+        HOLDER.into(),
+        "bm9uY2U".into(),
+        u64::MAX,
+    );
+    let message = api::auth_message("s1", "bm9uY2U", HOLDER, rig.terminal.verification_method());
+    let signature = rig.terminal.sign(&message).await.unwrap();
+    let next = session
+        .authenticate(
+            &rig.terminal.public_key(),
+            &signature,
+            &rig.repository,
+            &mut OsRng,
+        )
+        .unwrap();
+    let answer = rig.card.transmit(&apdu_of(&next)).unwrap();
+    assert!(matches!(
+        session.card_answer(&answer),
+        Err(Error::Card { step: "ST39", .. })
+    ));
+}
