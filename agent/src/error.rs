@@ -77,6 +77,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// The repository's data directory cannot be created or opened.
+    #[error("repository {0}")]
+    Repository(String),
+
     /// A request arrived out of order for the session's state (the session has ended).
     #[error("{step}: {reason}")]
     Protocol {

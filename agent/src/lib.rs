@@ -8,12 +8,17 @@
 //!   canonical bytes and the chain verifier.
 //! - [`token`]: one-time tokens (patent ST56–62, ST73–80): generation, binding, the pure check.
 //! - [`session`]: the sans-IO session machine of FIG. 7, 8 and 9 (one `Expect*` state per step).
+//! - [`repository`]: the data directory (config, keys 0600, admin secret, store) and the DID
+//!   document.
+//! - [`server`]: the warp HTTP API (the edge around [`session`]), its problem bodies and OpenAPI.
 //! - [`admin`]: the owner's admin credential (a 0600 file, constant-time verification).
 //! - [`error`]: the crate's one error type.
 
 pub mod admin;
 pub mod error;
 pub mod history;
+pub mod repository;
+pub mod server;
 pub mod session;
 pub mod store;
 pub mod token;

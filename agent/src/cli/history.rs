@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use kura_agent::history::{Actor, HistoryEntry};
+use kura_agent::history::HistoryEntry;
 use kura_agent::{Error, Store};
 
 /// Print the history log; with `--verify`, check the hash chain too.
@@ -38,7 +38,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("opening the store in {}", args.data.display()))?;
     for entry in store.history(args.from, args.limit)? {
         if args.json {
-            println!("{}", entry_json(&entry));
+            println!("{}", entry.to_json());
         } else {
             println!("{}", entry_line(&entry));
         }
@@ -62,32 +62,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn actor(entry: &HistoryEntry) -> &str {
-    match &entry.event.actor {
-        Actor::Owner => "owner",
-        Actor::Terminal(did) => did,
-    }
-}
-
-fn time(entry: &HistoryEntry) -> String {
-    i64::try_from(entry.event.time_ms)
-        .ok()
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map_or_else(
-            || format!("{}ms", entry.event.time_ms),
-            |time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        )
-}
-
 fn entry_line(entry: &HistoryEntry) -> String {
     let event = &entry.event;
     let mut line = format!(
         "{:>6}  {}  {:<18}  {:<8}  {}",
         entry.seq,
-        time(entry),
+        entry.time_text(),
         event.kind.as_str(),
         event.outcome.as_str(),
-        actor(entry),
+        entry.actor_name(),
     );
     if !event.credential_ids.is_empty() {
         line.push_str(&format!("  ids={}", event.credential_ids.join(",")));
@@ -99,19 +82,4 @@ fn entry_line(entry: &HistoryEntry) -> String {
         line.push_str(&format!("  reason={:?}", event.reason));
     }
     line
-}
-
-fn entry_json(entry: &HistoryEntry) -> serde_json::Value {
-    let event = &entry.event;
-    serde_json::json!({
-        "seq": entry.seq,
-        "time": time(entry),
-        "actor": actor(entry),
-        "event": event.kind.as_str(),
-        "outcome": event.outcome.as_str(),
-        "credentialIds": event.credential_ids,
-        "presentationHash": event.presentation_hash.map(hex::encode),
-        "reason": event.reason,
-        "hash": hex::encode(entry.hash),
-    })
 }

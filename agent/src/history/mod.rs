@@ -216,6 +216,43 @@ pub struct HistoryEntry {
     pub hash: [u8; 32],
 }
 
+impl HistoryEntry {
+    /// Who: `owner`, or the terminal's DID.
+    pub fn actor_name(&self) -> &str {
+        match &self.event.actor {
+            Actor::Owner => "owner",
+            Actor::Terminal(did) => did,
+        }
+    }
+
+    /// When, as RFC 3339 with milliseconds.
+    pub fn time_text(&self) -> String {
+        i64::try_from(self.event.time_ms)
+            .ok()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map_or_else(
+                || format!("{}ms", self.event.time_ms),
+                |time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            )
+    }
+
+    /// The JSON form printed by `kura history --json` and served to the owner.
+    pub fn to_json(&self) -> serde_json::Value {
+        let event = &self.event;
+        serde_json::json!({
+            "seq": self.seq,
+            "time": self.time_text(),
+            "actor": self.actor_name(),
+            "event": event.kind.as_str(),
+            "outcome": event.outcome.as_str(),
+            "credentialIds": event.credential_ids,
+            "presentationHash": event.presentation_hash.map(hex::encode),
+            "reason": event.reason,
+            "hash": hex::encode(self.hash),
+        })
+    }
+}
+
 /// The newest entry's seq and hash: the chain's head, kept by the store next to the log.
 /// The owner can note it elsewhere to detect a rewrite of the whole log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 //! - `credentials`: credential id → [`CredentialRecord`].
 //! - `credentials_by_type`: `type ‖ 0x00 ‖ id` → empty (the index by type).
 //! - `card_keys`: key id (a DID URL) → [`CardKeyRecord`].
+//! - `cards`: card identity key (hex) → [`CardRecord`] (registered cards and their channel keys).
 //! - `sessions`: session id → [`SessionRecord`].
 //! - `tokens`: SHA-256 of the token → [`crate::token::TokenRecord`] (never the token).
 //! - `token_failures`: session id → wrong tokens seen (u32 BE).
@@ -26,6 +27,7 @@
 //! terminal sightings are not flushed: a crash ends every session anyway.
 
 mod card_keys;
+mod cards;
 mod codec;
 mod credentials;
 mod history_tree;
@@ -37,6 +39,7 @@ use std::sync::Arc;
 
 pub use crate::history::ChainSummary;
 pub use card_keys::{CardKeyRecord, CardKeyStatus};
+pub use cards::CardRecord;
 pub use credentials::{CredentialFormat, CredentialRecord};
 pub use sessions::{SessionRecord, TerminalRecord};
 
@@ -68,6 +71,7 @@ struct Inner {
     credentials: sled::Tree,
     credentials_by_type: sled::Tree,
     card_keys: sled::Tree,
+    cards: sled::Tree,
     sessions: sled::Tree,
     tokens: sled::Tree,
     token_failures: sled::Tree,
@@ -114,6 +118,7 @@ impl Store {
             credentials: tree("credentials")?,
             credentials_by_type: tree("credentials_by_type")?,
             card_keys: tree("card_keys")?,
+            cards: tree("cards")?,
             sessions: tree("sessions")?,
             tokens: tree("tokens")?,
             token_failures: tree("token_failures")?,

@@ -1,0 +1,273 @@
+//! A repository's data directory: what `kura init` creates and `kura serve` opens.
+//!
+//! ```text
+//! DIR/config.json        the holder's DID and the repository endpoint (not secret)
+//! DIR/repository.key     Ed25519 key of the DID (assertionMethod, authentication), 0600
+//! DIR/channel.key        X25519 keyAgreement key, pinned by the holder's cards (ST38–39), 0600
+//! DIR/admin.secret       the owner's admin credential, 0600
+//! DIR/store/             the sled database
+//! ```
+//!
+//! The holder's DID is the repository's DID: one person, one repository. Its DID document
+//! (built by [`Repository::did_document`]) lists the repository's two keys, every published card
+//! presentation key, and a `KuraRepository` service entry with the endpoint.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use card_bridge::channel::ChannelSecretKey;
+use card_bridge::terminal::api::SERVICE_TYPE;
+use did_methods::{Did, DocumentBuilder, PublicKey as DidKey};
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use vc_schemas::{Algorithm, LocalKey, Signer as _};
+use zeroize::Zeroizing;
+
+use crate::admin::{create_admin_credential, load_admin_credential, AdminVerifier};
+use crate::error::{Error, Result};
+use crate::store::{CardKeyStatus, Store};
+
+/// `config.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The holder's DID (did:web or did:key).
+    pub did: String,
+    /// The repository endpoint terminals reach (the `service` entry).
+    pub endpoint: String,
+}
+
+/// How `kura init` names the holder.
+#[derive(Clone, Debug)]
+pub enum DidChoice {
+    /// A did:web the owner controls; the repository serves its document.
+    Web(String),
+    /// A did:key of the repository's Ed25519 key (no document to host; the card carries the
+    /// endpoint).
+    Key,
+}
+
+/// An opened data directory.
+pub struct Repository {
+    /// The directory.
+    pub dir: PathBuf,
+    /// `config.json`.
+    pub config: Config,
+    /// The DID's Ed25519 key.
+    pub key: LocalKey,
+    /// The X25519 keyAgreement key.
+    pub channel: ChannelSecretKey,
+    /// Checks the owner's admin credential.
+    pub admin: AdminVerifier,
+    /// The store.
+    pub store: Store,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Repository")
+            .field("dir", &self.dir)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn file_error(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::Repository(format!("{}: {reason}", path.display()))
+}
+
+/// Writes `bytes` to a new file with mode 0600 from the start, synced.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|error| file_error(path, format!("cannot create: {error}")))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|error| file_error(path, format!("cannot write: {error}")))
+}
+
+impl Repository {
+    /// Creates a repository in `dir` (which must be empty or absent).
+    pub fn init(
+        dir: &Path,
+        did: DidChoice,
+        endpoint: Option<String>,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Repository> {
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map_err(|error| file_error(dir, error))?
+                .next()
+                .is_some()
+        {
+            return Err(file_error(
+                dir,
+                "is not empty; kura init never overwrites a repository",
+            ));
+        }
+        let key = LocalKey::generate(Algorithm::Ed25519, rng);
+        let (did, endpoint) = match did {
+            DidChoice::Web(did) => {
+                let parsed =
+                    Did::parse(&did).map_err(|error| Error::InvalidInput(error.to_string()))?;
+                if parsed.method() != "web" {
+                    return Err(Error::InvalidInput(format!(
+                        "{did} is not a did:web (use --did-method key for a did:key)"
+                    )));
+                }
+                let endpoint = match endpoint {
+                    Some(endpoint) => endpoint,
+                    None => default_endpoint(&parsed)?,
+                };
+                (did, endpoint)
+            }
+            DidChoice::Key => {
+                let endpoint = endpoint.ok_or_else(|| {
+                    Error::InvalidInput(
+                        "a did:key repository needs --endpoint (a did:key has no service entry)"
+                            .into(),
+                    )
+                })?;
+                let vm = vc_schemas::did::did_key_verification_method(&key.public_key());
+                (vc_schemas::keys::controller_of(&vm).to_owned(), endpoint)
+            }
+        };
+        let url = reqwest::Url::parse(&endpoint)
+            .map_err(|error| Error::InvalidInput(format!("endpoint {endpoint}: {error}")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(Error::InvalidInput(format!(
+                "endpoint {endpoint}: must be an https (or, for loopback, http) URL"
+            )));
+        }
+        let key = key.with_verification_method(format!("{did}#repository"));
+        let channel = ChannelSecretKey::generate(rng);
+
+        std::fs::create_dir_all(dir).map_err(|error| file_error(dir, error))?;
+        let config = Config { did, endpoint };
+        let config_path = dir.join("config.json");
+        let mut text =
+            serde_json::to_vec_pretty(&config).map_err(|error| file_error(&config_path, error))?;
+        text.push(b'\n');
+        std::fs::write(&config_path, text).map_err(|error| file_error(&config_path, error))?;
+        vc_schemas::write_key_file(&dir.join("repository.key"), &key)
+            .map_err(|error| file_error(&dir.join("repository.key"), error))?;
+        let channel_hex = Zeroizing::new(hex::encode(channel.dangerous_to_bytes()) + "\n");
+        write_private(&dir.join("channel.key"), channel_hex.as_bytes())?;
+        let admin = create_admin_credential(&dir.join("admin.secret"), rng)?.verifier();
+        let store = Store::open(dir.join("store"))?;
+        Ok(Repository {
+            dir: dir.to_path_buf(),
+            config,
+            key,
+            channel,
+            admin,
+            store,
+        })
+    }
+
+    /// Opens the repository in `dir`.
+    pub fn open(dir: &Path) -> Result<Repository> {
+        let config_path = dir.join("config.json");
+        let text = std::fs::read(&config_path).map_err(|error| {
+            file_error(
+                &config_path,
+                format!(
+                    "{error} (is {} a repository? create one with kura init)",
+                    dir.display()
+                ),
+            )
+        })?;
+        let config: Config =
+            serde_json::from_slice(&text).map_err(|error| file_error(&config_path, error))?;
+        let key_path = dir.join("repository.key");
+        let key = vc_schemas::read_key_file(&key_path)
+            .map_err(|error| file_error(&key_path, error))?
+            .with_verification_method(format!("{}#repository", config.did));
+        let channel_path = dir.join("channel.key");
+        let channel_text = Zeroizing::new(
+            std::fs::read_to_string(&channel_path)
+                .map_err(|error| file_error(&channel_path, error))?,
+        );
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(channel_text.trim(), &mut bytes[..])
+            .map_err(|_| file_error(&channel_path, "not 64 hex digits"))?;
+        let channel = ChannelSecretKey::dangerous_from_bytes(*bytes);
+        let admin = load_admin_credential(&dir.join("admin.secret"))?.verifier();
+        let store = Store::open(dir.join("store"))?;
+        Ok(Repository {
+            dir: dir.to_path_buf(),
+            config,
+            key,
+            channel,
+            admin,
+            store,
+        })
+    }
+
+    /// The holder's DID document: the repository's keys, every published card presentation key
+    /// (ST46; retired ones are listed as retired), and the repository endpoint.
+    pub fn did_document(&self) -> Result<did_methods::DidDocument> {
+        let did =
+            Did::parse(&self.config.did).map_err(|error| Error::InvalidInput(error.to_string()))?;
+        let signing = match self.key.public_key() {
+            vc_schemas::PublicKey::Ed25519(key) => DidKey::Ed25519(key.to_bytes()),
+            vc_schemas::PublicKey::P256(key) => DidKey::P256(key),
+        };
+        let mut builder = DocumentBuilder::new(did)
+            .verification_method("repository", signing)
+            .authentication("repository")
+            .assertion_method("repository")
+            .verification_method("channel", DidKey::X25519(self.channel.public_key().0))
+            .key_agreement("channel")
+            .service("repository", SERVICE_TYPE, &self.config.endpoint);
+        let mut retired = Vec::new();
+        for record in self.store.card_keys()? {
+            let Some((_, fragment)) = record.key_id.split_once('#') else {
+                continue;
+            };
+            let key = DidKey::from_multibase(&record.public_key_multibase).map_err(|error| {
+                Error::Repository(format!("card key {}: {error}", record.key_id))
+            })?;
+            builder = builder
+                .verification_method(fragment, key)
+                .authentication(fragment)
+                .assertion_method(fragment);
+            if matches!(record.status, CardKeyStatus::Retired { .. }) {
+                retired.push(fragment.to_owned());
+            }
+        }
+        for fragment in retired {
+            builder = builder.retire(&fragment);
+        }
+        builder
+            .build()
+            .map_err(|error| Error::Repository(format!("DID document: {error}")))
+    }
+
+    /// The HTTP path the did:web document is served at (`/.well-known/did.json`, or
+    /// `/<path>/did.json` for a did:web with a path); `None` for a did:key.
+    pub fn did_document_path(&self) -> Option<String> {
+        let did = Did::parse(&self.config.did).ok()?;
+        let url = did_methods::methods::web::did_web_url(&did, true).ok()?;
+        Some(url.path().to_owned())
+    }
+}
+
+/// `https://host[:port][/path]` from a did:web (did:web §Read, without `/.well-known/did.json`).
+fn default_endpoint(did: &Did) -> Result<String> {
+    let url = did_methods::methods::web::did_web_url(did, false)
+        .map_err(|error| Error::InvalidInput(format!("{error} (or give --endpoint)")))?;
+    let mut endpoint = url.clone();
+    let path = url.path();
+    let base = path
+        .strip_suffix("/.well-known/did.json")
+        .or_else(|| path.strip_suffix("/did.json"))
+        .unwrap_or("");
+    endpoint.set_path(if base.is_empty() { "/" } else { base });
+    Ok(endpoint.to_string().trim_end_matches('/').to_owned())
+}

@@ -1,0 +1,274 @@
+//! The repository's HTTP API (warp): the I/O edge around the sans-IO [`crate::session`]
+//! machine.
+//!
+//! One catch-all warp filter hands every request to [`dispatch`], which routes by method and
+//! path, reads the body under a size limit, and turns every failure into an RFC 9457 problem
+//! body ([`problem`]). The routes, their bodies and status codes are in `docs/repository-api.md`
+//! and in the OpenAPI document served at `/openapi.json` ([`openapi`]).
+//!
+//! Sessions live in memory: a session holds a live Noise channel, which must not outlive the
+//! process. After a restart terminals start again from ST36.
+
+mod openapi;
+mod owner;
+pub mod problem;
+mod sessions;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use serde::Serialize;
+use warp::http::{Method, StatusCode};
+use warp::Filter as _;
+
+use crate::repository::Repository;
+use crate::session::Session;
+use problem::ApiError;
+
+/// Request bodies larger than this are refused with 413 (DESIGN P8). A credential of a few KiB
+/// and a hex APDU of at most 2 × 65 KiB fit.
+pub const MAX_BODY: usize = 256 * 1024;
+
+/// How the server behaves.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Resolve did:web DIDs (terminals, issuers) over plain HTTP: loopback tests and demos only.
+    pub allow_http_resolution: bool,
+    /// How long a session lives.
+    pub session_lifetime: Duration,
+    /// Largest request body.
+    pub max_body: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            allow_http_resolution: false,
+            session_lifetime: Duration::from_secs(300),
+            max_body: MAX_BODY,
+        }
+    }
+}
+
+/// Everything a request handler needs.
+pub struct AppState {
+    pub repository: Repository,
+    pub options: Options,
+    resolver: vc_schemas::DidMethodsResolver,
+    jsonld: &'static vc_schemas::JsonLd,
+    sessions: Mutex<HashMap<String, Session>>,
+    did_document: Mutex<Option<Bytes>>,
+}
+
+impl AppState {
+    pub fn new(repository: Repository, options: Options) -> Arc<AppState> {
+        let resolver = vc_schemas::DidMethodsResolver::with_defaults(options.allow_http_resolution);
+        Arc::new(AppState {
+            repository,
+            options,
+            resolver,
+            jsonld: vc_schemas::shared_jsonld(),
+            sessions: Mutex::new(HashMap::new()),
+            did_document: Mutex::new(None),
+        })
+    }
+
+    /// The DID document's bytes, rebuilt after a card key was published.
+    fn did_document(&self) -> Result<Bytes, ApiError> {
+        let mut cached = self
+            .did_document
+            .lock()
+            .map_err(|_| ApiError::internal("lock poisoned"))?;
+        if let Some(bytes) = cached.as_ref() {
+            return Ok(bytes.clone());
+        }
+        let document = self.repository.did_document()?;
+        let bytes = Bytes::from(document.to_json_bytes());
+        *cached = Some(bytes.clone());
+        Ok(bytes)
+    }
+
+    fn document_changed(&self) {
+        if let Ok(mut cached) = self.did_document.lock() {
+            *cached = None;
+        }
+    }
+}
+
+/// The whole API as one warp filter.
+pub fn routes(
+    state: Arc<AppState>,
+) -> impl warp::Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::body::stream())
+        .then(
+            move |method: Method,
+                  path: warp::path::FullPath,
+                  authorization: Option<String>,
+                  body| {
+                let state = state.clone();
+                async move {
+                    let path = path.as_str().to_owned();
+                    match read_body(body, state.options.max_body).await {
+                        Ok(body) => {
+                            match dispatch(&state, &method, &path, authorization, body).await {
+                                Ok(response) => response,
+                                Err(error) => problem_response(&error),
+                            }
+                        }
+                        Err(error) => problem_response(&error),
+                    }
+                }
+            },
+        )
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(routes(state))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+}
+
+/// The address a listener is bound to, for messages.
+pub fn local_addr(listener: &tokio::net::TcpListener) -> Option<SocketAddr> {
+    listener.local_addr().ok()
+}
+
+async fn read_body(
+    body: impl futures::Stream<Item = Result<impl bytes::Buf, warp::Error>> + Unpin,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let mut body = body;
+    let mut collected = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk =
+            chunk.map_err(|error| ApiError::bad_request(format!("reading the body: {error}")))?;
+        if collected.len() + chunk.remaining() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("request bodies are limited to {limit} bytes"),
+            ));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            collected.extend_from_slice(part);
+            let advance = part.len();
+            chunk.advance(advance);
+        }
+    }
+    Ok(collected)
+}
+
+fn problem_response(error: &ApiError) -> warp::reply::Response {
+    let body = serde_json::to_vec(&error.to_problem()).unwrap_or_default();
+    let mut response = warp::reply::Response::new(body.into());
+    *response.status_mut() = error.status;
+    response.headers_mut().insert(
+        "content-type",
+        warp::http::HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+fn json_response(
+    status: StatusCode,
+    value: &impl Serialize,
+) -> Result<warp::reply::Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|error| ApiError::internal(error.to_string()))?;
+    let mut response = warp::reply::Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        "content-type",
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+fn bytes_response(content_type: &'static str, body: Bytes) -> warp::reply::Response {
+    let mut response = warp::reply::Response::new(body.into());
+    response.headers_mut().insert(
+        "content-type",
+        warp::http::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
+/// Parses a JSON body, saying where it is wrong.
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request("a JSON body is required"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad_request(format!("JSON body: {error}")))
+}
+
+async fn dispatch(
+    state: &Arc<AppState>,
+    method: &Method,
+    path: &str,
+    authorization: Option<String>,
+    body: Vec<u8>,
+) -> Result<warp::reply::Response, ApiError> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let document_path = state.repository.did_document_path();
+    if document_path.as_deref() == Some(path) {
+        expect_method(method, &Method::GET)?;
+        return Ok(bytes_response(
+            "application/did+json",
+            state.did_document()?,
+        ));
+    }
+    match segments.as_slice() {
+        ["openapi.json"] => {
+            expect_method(method, &Method::GET)?;
+            json_response(StatusCode::OK, &openapi::document(document_path.as_deref()))
+        }
+        ["v1", "sessions"] => {
+            expect_method(method, &Method::POST)?;
+            sessions::open(state, &body).await
+        }
+        ["v1", "sessions", id] if *method == Method::DELETE => sessions::close(state, id),
+        ["v1", "sessions", id, action] => {
+            expect_method(method, &Method::POST)?;
+            match *action {
+                "auth" => sessions::authenticate(state, id, &body).await,
+                "card" => sessions::card(state, id, &body).await,
+                "read" => sessions::read(state, id, &body).await,
+                "token" => sessions::token(state, id, &body).await,
+                "write" => sessions::write(state, id, &body).await,
+                "credentials" => sessions::credentials(state, id, &body).await,
+                _ => Err(ApiError::not_found(format!("no route {path}"))),
+            }
+        }
+        ["v1", "admin", rest @ ..] => {
+            owner::dispatch(state, method, rest, authorization.as_deref())
+        }
+        _ => Err(ApiError::not_found(format!("no route {path}"))),
+    }
+}
+
+fn expect_method(method: &Method, wanted: &Method) -> Result<(), ApiError> {
+    if method == wanted {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method",
+            format!("use {wanted} here"),
+        ))
+    }
+}

@@ -1,0 +1,108 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`. It is written by hand next to the
+//! dispatcher in `server/mod.rs`; a test (`tests/tests/repository_api.rs`) walks its paths
+//! against the running server so the two cannot drift apart.
+
+use serde_json::{json, Value};
+
+fn body(schema: &str) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+fn answer(description: &str, schema: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+fn problems() -> Value {
+    json!({"description": "An RFC 9457 problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+fn session_id() -> Value {
+    json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}])
+}
+
+fn post(summary: &str, request: &str, status: &str, response: &str) -> Value {
+    json!({"post": {
+        "summary": summary,
+        "parameters": session_id(),
+        "requestBody": body(request),
+        "responses": {status: answer(summary, response), "4XX": problems()}
+    }})
+}
+
+/// The document; `did_path` is where the did:web document is served (absent for did:key).
+pub fn document(did_path: Option<&str>) -> Value {
+    let bearer = json!([{"owner": []}]);
+    let mut paths = json!({
+        "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/v1/sessions": {"post": {
+            "summary": "ST36–37: open a session for a registered card",
+            "requestBody": body("OpenSession"),
+            "responses": {"201": answer("The session and the nonce to sign", "SessionOpened"), "4XX": problems()}
+        }},
+        "/v1/sessions/{id}": {"delete": {
+            "summary": "End a session",
+            "parameters": session_id(),
+            "responses": {"204": {"description": "Ended"}, "4XX": problems()}
+        }},
+        "/v1/sessions/{id}/auth": post("ST40–41: the terminal proves its DID key; ST38 follows", "Authenticate", "200", "Next"),
+        "/v1/sessions/{id}/card": post("A relayed card answer (ST39, ST43–46, ST56–59, ST75–76)", "CardAnswer", "200", "Next"),
+        "/v1/sessions/{id}/read": post("ST51–57: ask for credentials; the card signs the presentation", "ReadRequest", "200", "Next"),
+        "/v1/sessions/{id}/token": post("ST61–64: hand back the read token; get the presentation", "TokenSubmission", "200", "ReadResult"),
+        "/v1/sessions/{id}/write": post("ST71–74: announce a write", "WriteRequest", "200", "Next"),
+        "/v1/sessions/{id}/credentials": post("ST79–83: the token and the issued credential", "WriteSubmission", "201", "WriteResult"),
+        "/v1/admin/credentials": {"get": {"summary": "Owner: list credentials", "security": bearer, "responses": {"200": {"description": "Credential summaries"}, "4XX": problems()}}},
+        "/v1/admin/credentials/{id}": {
+            "get": {"summary": "Owner: one credential", "security": bearer, "parameters": session_id(), "responses": {"200": {"description": "The stored record"}, "4XX": problems()}},
+            "delete": {"summary": "Owner: delete a credential", "security": bearer, "parameters": session_id(), "responses": {"204": {"description": "Deleted"}, "4XX": problems()}}
+        },
+        "/v1/admin/history": {"get": {"summary": "Owner: the history log", "security": bearer, "responses": {"200": {"description": "Entries"}, "4XX": problems()}}},
+        "/v1/admin/history/verify": {"get": {"summary": "Owner: verify the hash chain", "security": bearer, "responses": {"200": {"description": "Summary"}, "4XX": problems()}}},
+        "/v1/admin/card-keys": {"get": {"summary": "Owner: card presentation keys", "security": bearer, "responses": {"200": {"description": "Keys"}, "4XX": problems()}}}
+    });
+    if let (Some(path), Some(map)) = (did_path, paths.as_object_mut()) {
+        map.insert(
+            path.to_owned(),
+            json!({"get": {"summary": "The holder's DID document (did:web)", "responses": {"200": {"description": "DID document", "content": {"application/did+json": {}}}}}}),
+        );
+    }
+    let string = json!({"type": "string"});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "kura repository API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Patent JP7770828B2 FIG. 7/8/9 between a terminal and a holder's repository. See docs/repository-api.md."},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"owner": {"type": "http", "scheme": "bearer", "description": "The admin secret from DIR/admin.secret"}},
+            "schemas": {
+                "OpenSession": {"type": "object", "required": ["terminal", "card"], "additionalProperties": false,
+                    "properties": {"terminal": string, "card": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}},
+                "SessionOpened": {"type": "object", "required": ["session", "nonce", "holder"],
+                    "properties": {"session": string, "nonce": string, "holder": string}},
+                "Authenticate": {"type": "object", "required": ["signature"], "additionalProperties": false,
+                    "properties": {"signature": string}},
+                "CardAnswer": {"type": "object", "required": ["response"], "additionalProperties": false,
+                    "properties": {"response": {"type": "string", "pattern": "^([0-9a-fA-F]{2})+$"}}},
+                "Next": {"oneOf": [
+                    {"type": "object", "required": ["next", "step", "apdu"], "properties": {"next": {"const": "relay"}, "step": string, "apdu": string}},
+                    {"type": "object", "required": ["next", "key_id"], "properties": {"next": {"const": "ready"}, "key_id": string}},
+                    {"type": "object", "required": ["next"], "properties": {"next": {"const": "release_token"}}}
+                ]},
+                "ReadRequest": {"type": "object", "required": ["challenge", "domain", "format"], "additionalProperties": false,
+                    "properties": {"types": {"type": "array", "items": string}, "ids": {"type": "array", "items": string},
+                                   "challenge": string, "domain": string, "format": {"enum": ["di", "jwt"]}}},
+                "TokenSubmission": {"type": "object", "required": ["token"], "additionalProperties": false,
+                    "properties": {"token": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}},
+                "ReadResult": {"type": "object", "required": ["presentation", "credential_ids"],
+                    "properties": {"presentation": {"type": ["object", "string"]}, "credential_ids": {"type": "array", "items": string}}},
+                "WriteRequest": {"type": "object", "required": ["credential_id"], "additionalProperties": false,
+                    "properties": {"credential_id": string}},
+                "WriteSubmission": {"type": "object", "required": ["token", "credential"], "additionalProperties": false,
+                    "properties": {"token": string, "credential": {"type": ["object", "string"]}}},
+                "WriteResult": {"type": "object", "required": ["id", "history_seq"],
+                    "properties": {"id": string, "history_seq": {"type": "integer"}}},
+                "Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
+                    "properties": {"type": string, "title": string, "status": {"type": "integer"}, "detail": string, "step": string}}
+            }
+        }
+    })
+}
