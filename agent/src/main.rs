@@ -29,6 +29,10 @@ enum Command {
     Schema(cli::schema::Args),
     /// The virtual biometric IC card and PC/SC tools.
     Card(cli::card::Args),
+    /// Create a repository: DID keys, store, admin credential.
+    Init(cli::init::Args),
+    /// Serve a repository's HTTP API (DID document, terminal sessions, owner routes).
+    Serve(cli::serve::Args),
     /// Print the repository's hash-chained history and verify the chain.
     History(cli::history::Args),
     /// Run an end-to-end identity demo on embedded defaults.
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
             Command::Vp(args) => cli::vp::run(args).await,
             Command::Schema(args) => cli::schema::run(args).await,
             Command::Card(args) => cli::card::run(args).await,
+            Command::Init(args) => cli::init::run(args).await,
+            Command::Serve(args) => cli::serve::run(args).await,
             Command::History(args) => cli::history::run(args).await,
             Command::Demo(args) => cli::demo::run(args).await,
         }

@@ -75,4 +75,21 @@ pub enum Error {
     /// An APDU script file that cannot be read or whose expectation failed.
     #[error("APDU script: {0}")]
     Script(String),
+
+    // --- terminal flows (terminal/flow.rs) ---
+    /// A step of FIG. 7/8/9 failed at the terminal: the card, the transport, DID resolution or
+    /// an answer that does not add up. `step` names the patent step (e.g. `ST54-57`).
+    #[error("{step}: {reason}")]
+    Flow { step: String, reason: String },
+    /// The repository answered a step with an HTTP error and a problem body.
+    #[error("{step}: the repository refused (HTTP {status}): {problem}")]
+    Repository {
+        step: String,
+        status: u16,
+        problem: String,
+    },
+    /// The terminal's own negative verdict (ST65): the presentation does not verify, or is not
+    /// the holder's, or not signed by the session's card key.
+    #[error("{step}: {reason}")]
+    Refused { step: String, reason: String },
 }

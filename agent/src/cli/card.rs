@@ -88,9 +88,15 @@ struct NewArgs {
     #[arg(long)]
     force: bool,
     /// DEVELOPMENT ONLY: generate card keys and bind the card to a repository without a
-    /// registrar (no HSM-signed binding credential).
-    #[arg(long, requires_all = ["holder_did", "repository_url", "repository_key"])]
+    /// registrar (no HSM-signed binding credential). Give either --repository, or all of
+    /// --holder-did, --repository-url and --repository-key.
+    #[arg(long)]
     dev_personalise: bool,
+    /// With --dev-personalise: the data directory of a repository made by `kura init` (stopped:
+    /// its store is locked while `kura serve` runs). The card is bound to it (holder DID,
+    /// endpoint, channel key) and registered in it, so that its terminals can open sessions.
+    #[arg(long, conflicts_with_all = ["holder_did", "repository_url", "repository_key"])]
+    repository: Option<PathBuf>,
     /// With --dev-personalise: the holder's DID.
     #[arg(long)]
     holder_did: Option<String>,
@@ -169,13 +175,56 @@ async fn blocking(
         .context("the PC/SC worker panicked")?
 }
 
+/// What a development-personalised card stores instead of a registrar-signed binding credential.
+const DEV_BINDING_CREDENTIAL: &str =
+    r#"{"type":["VerifiableCredential","CardBindingCredential"],"dev":true}"#;
+
 fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
     let template = match args.seed {
         Some(seed) => Template::from_seed(seed),
         None => Template::generate(&mut OsRng),
     };
     let mut state = CardState::new_blank(&mut OsRng, template);
-    if args.dev_personalise {
+    let repository = match &args.repository {
+        Some(dir) if args.dev_personalise => Some(
+            kura_agent::repository::Repository::open(dir)
+                .with_context(|| format!("opening the repository in {}", dir.display()))?,
+        ),
+        Some(_) => anyhow::bail!("--repository goes with --dev-personalise"),
+        None => None,
+    };
+    if let Some(repository) = &repository {
+        let binding_credential = match &args.binding_credential {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+            None => DEV_BINDING_CREDENTIAL.to_owned(),
+        };
+        let keys = state.dangerous_dev_personalise(
+            &mut OsRng,
+            DevPersonalisation {
+                holder_did: repository.config.did.clone(),
+                repository_url: repository.config.endpoint.clone(),
+                repository_channel_key: repository.channel.public_key(),
+                binding_credential,
+            },
+        );
+        // The end of FIG. 4: the owner registers the card with the repository.
+        repository
+            .store
+            .register_card(&kura_agent::store::CardRecord::new(
+                &keys.identity,
+                &keys.channel.0,
+                std::time::SystemTime::now(),
+            ))?;
+    } else if args.dev_personalise {
+        if args.holder_did.is_none()
+            || args.repository_url.is_none()
+            || args.repository_key.is_none()
+        {
+            anyhow::bail!(
+                "--dev-personalise needs --repository DIR, or all of --holder-did, --repository-url and --repository-key"
+            );
+        }
         let key_hex = args.repository_key.unwrap_or_default();
         let key: [u8; 32] = hex::decode(key_hex.trim())
             .ok()
@@ -184,9 +233,7 @@ fn new(args: NewArgs) -> anyhow::Result<ExitCode> {
         let binding_credential = match &args.binding_credential {
             Some(path) => std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?,
-            None => {
-                r#"{"type":["VerifiableCredential","CardBindingCredential"],"dev":true}"#.to_owned()
-            }
+            None => DEV_BINDING_CREDENTIAL.to_owned(),
         };
         state.dangerous_dev_personalise(
             &mut OsRng,

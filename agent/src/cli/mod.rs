@@ -5,6 +5,8 @@ pub mod card;
 pub mod demo;
 pub mod did;
 pub mod history;
+pub mod init;
 pub mod schema;
+pub mod serve;
 pub mod vc;
 pub mod vp;

@@ -2,3 +2,4 @@
 //! flows that drive a card through PC/SC and the repository over HTTP.
 
 pub mod api;
+pub mod flow;

@@ -1,0 +1,943 @@
+//! The terminal's side of patent FIG. 7 (session), FIG. 8 (read) and FIG. 9 (write).
+//!
+//! A [`Terminal`] talks to the card through a [`Transport`] and to the holder's repository
+//! over HTTP (the routes of `docs/repository-api.md`, bodies in [`super::api`]). It sends only
+//! four card commands itself: SELECT, MATCH (ST31–33), GET LOCATOR (ST34–35) and RELEASE TOKEN
+//! (ST60, ST77). Every other APDU comes from the repository, sealed in the card↔repository
+//! channel, and the terminal relays it unread.
+//!
+//! The repository's address is never a parameter: it comes from the card's holder DID, through
+//! the `KuraRepository` service of the holder's DID document (a did:key or did:jwk holder has
+//! no document to put a service in, so its card carries the URL). Every step reports itself
+//! through a callback as it completes, and a failed step names itself in the error.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use did_methods::{Did, DidDocument, ResolverOptions};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use vc_schemas::model::Kind;
+use vc_schemas::{DidMethodsResolver, ProofFormat, Signer, Verdict, VerifyOptions};
+use zeroize::Zeroizing;
+
+use super::api::{self, Next};
+use crate::apdu::StatusWord;
+use crate::host::{self, Locator};
+use crate::transport::Transport;
+use crate::Error;
+
+/// Largest repository answer the terminal reads: a presentation of many credentials fits.
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+/// Most APDUs the repository may have relayed in a row before it answers something else: the
+/// longest run in FIG. 7 is two (ST38, ST42), so a repository that keeps asking is broken.
+const MAX_RELAYS: usize = 16;
+
+/// A step of the sequence that completed, e.g. `ST31-33 fingerprint matched on the card`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The patent steps, e.g. `ST54-59`.
+    pub id: String,
+    /// What happened, for a person.
+    pub what: String,
+}
+
+impl Step {
+    fn new(id: &str, what: impl Into<String>) -> Self {
+        Self {
+            id: id.to_owned(),
+            what: what.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{} {}", self.id, self.what)
+    }
+}
+
+/// The callback that hears of each completed step.
+pub type OnStep<'s> = &'s mut (dyn FnMut(Step) + Send);
+
+/// What a verifier asks for (ST51–53).
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Credential types wanted (any of them).
+    pub types: Vec<String>,
+    /// Credential ids wanted.
+    pub ids: Vec<String>,
+    /// The verifier's challenge, bound into the presentation.
+    pub challenge: String,
+    /// The verifier's domain, bound into the presentation.
+    pub domain: String,
+    /// The presentation's proof format.
+    pub format: api::Format,
+}
+
+/// A read that went through: the presentation verified by the terminal itself (ST65).
+#[derive(Clone, Debug)]
+pub struct ReadOutcome {
+    /// A JSON object (Data Integrity) or a string (a compact VP-JWT).
+    pub presentation: Value,
+    /// The ids of the credentials in it, as the repository reports them.
+    pub credential_ids: Vec<String>,
+    /// The holder's DID (from the card).
+    pub holder: String,
+    /// The card key that signed (ST47–48).
+    pub key_id: String,
+    /// The terminal's verdict on the presentation (valid).
+    pub verdict: Verdict,
+}
+
+impl ReadOutcome {
+    /// The presentation as written to a file: pretty JSON, or the bare JWT.
+    pub fn presentation_text(&self) -> String {
+        match &self.presentation {
+            Value::String(jwt) => jwt.clone(),
+            other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+        }
+    }
+}
+
+/// What an issuer writes (ST71–79).
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// The unsigned credential (VC Data Model 2.0 JSON).
+    pub credential: Value,
+    /// The id it will carry: its own `id` if it has one (see [`credential_id_of`]).
+    pub credential_id: String,
+    /// The proof format the terminal issues it in (ST78).
+    pub format: api::Format,
+}
+
+/// A write the repository acknowledged (ST83).
+#[derive(Clone, Debug)]
+pub struct WriteOutcome {
+    /// The stored credential's id and its history entry.
+    pub result: api::WriteResult,
+    /// The credential as issued: a JSON object (Data Integrity) or a string (VC-JWT).
+    pub credential: Value,
+    /// The holder's DID (from the card).
+    pub holder: String,
+    /// The session's card key (ST47–48).
+    pub key_id: String,
+}
+
+/// The terminal of FIG. 7–9: a card reader, the terminal's DID key, and an HTTP client.
+pub struct Terminal<'a, T: Transport + ?Sized = dyn Transport> {
+    transport: &'a mut T,
+    key: &'a dyn Signer,
+    http: reqwest::Client,
+    allow_http: bool,
+    clock: fn() -> DateTime<Utc>,
+}
+
+/// A repository session, once opened (ST36–37).
+struct Session {
+    /// `{endpoint}/v1/sessions/{id}`.
+    url: String,
+    id: String,
+    nonce: String,
+}
+
+impl Session {
+    fn route(&self, leaf: &str) -> String {
+        format!("{}/{leaf}", self.url)
+    }
+}
+
+fn flow(step: &str, reason: impl std::fmt::Display) -> Error {
+    Error::Flow {
+        step: step.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+fn refused(reason: impl Into<String>) -> Error {
+    Error::Refused {
+        step: "ST65".into(),
+        reason: reason.into(),
+    }
+}
+
+impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
+    /// A terminal that signs with `key` (its DID URL names the terminal, ST40) and reaches
+    /// repositories with `http`. did:web over plain HTTP is refused until [`Self::allow_http`].
+    pub fn new(transport: &'a mut T, key: &'a dyn Signer, http: reqwest::Client) -> Self {
+        Self {
+            transport,
+            key,
+            http,
+            allow_http: false,
+            clock: Utc::now,
+        }
+    }
+
+    /// Allows `http://` DID documents and repository endpoints (loopback tests, the demo).
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// Replaces the clock used for issuing (ST78) and verifying (ST65).
+    pub fn with_clock(mut self, clock: fn() -> DateTime<Utc>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// FIG. 7 + FIG. 8: the card-signed presentation of what `options` asks for, verified.
+    pub async fn read(
+        &mut self,
+        options: ReadOptions,
+        on_step: OnStep<'_>,
+    ) -> Result<ReadOutcome, Error> {
+        if options.types.is_empty() && options.ids.is_empty() {
+            return Err(flow("ST51", "ask for at least one credential type or id"));
+        }
+        if options.challenge.is_empty() || options.domain.is_empty() {
+            return Err(flow(
+                "ST51",
+                "the challenge and the domain must not be empty",
+            ));
+        }
+        let locator = self.open_card(on_step)?;
+        let endpoint = self.find_repository(&locator, on_step).await?;
+        let session = self.open_session(&endpoint, &locator, on_step).await?;
+        let outcome = self.read_in(&session, &locator, options, on_step).await;
+        self.close(&session).await;
+        outcome
+    }
+
+    /// FIG. 7 + FIG. 9: issues `options.credential` with the terminal's key and stores it.
+    pub async fn write(
+        &mut self,
+        options: WriteOptions,
+        on_step: OnStep<'_>,
+    ) -> Result<WriteOutcome, Error> {
+        // Checked before the card is touched: a credential that cannot be completed would only
+        // fail after the token was spent. (The holder is not known yet; only the checks count.)
+        complete_credential(
+            options.credential.clone(),
+            &options.credential_id,
+            "did:example:holder",
+        )
+        .map_err(|reason| flow("ST71", reason))?;
+        let locator = self.open_card(on_step)?;
+        let endpoint = self.find_repository(&locator, on_step).await?;
+        let session = self.open_session(&endpoint, &locator, on_step).await?;
+        let outcome = self.write_in(&session, &locator, options, on_step).await;
+        self.close(&session).await;
+        outcome
+    }
+
+    /// ST31–35: SELECT, MATCH (the finger must be on the sensor), GET LOCATOR.
+    fn open_card(&mut self, on_step: OnStep<'_>) -> Result<Locator, Error> {
+        let answer = self
+            .transport
+            .transmit(&host::select())
+            .map_err(|error| flow("ST31", error))?;
+        host::ok_data(&answer).map_err(|error| match error {
+            Error::Status(StatusWord::FileNotFound) => flow(
+                "ST31",
+                "the card has no kura application (SELECT answered 6A82)",
+            ),
+            error => flow("ST31", format!("SELECT failed: {error}")),
+        })?;
+        let answer = self
+            .transport
+            .transmit(&host::verify_finger())
+            .map_err(|error| flow("ST31-33", error))?;
+        match host::ok_data(&answer) {
+            Ok(_) => on_step(Step::new("ST31-33", "fingerprint matched on the card")),
+            Err(Error::Status(status)) => return Err(flow("ST31-33", match_failure(status))),
+            Err(error) => return Err(flow("ST31-33", error)),
+        }
+        let answer = self
+            .transport
+            .transmit(&host::get_locator())
+            .map_err(|error| flow("ST34-35", error))?;
+        let locator = host::ok_data(&answer)
+            .and_then(|data| host::parse_locator(&data))
+            .map_err(|error| flow("ST34-35", format!("GET LOCATOR failed: {error}")))?;
+        on_step(Step::new(
+            "ST34-35",
+            format!(
+                "the card released its locator: holder {}",
+                locator.holder_did
+            ),
+        ));
+        Ok(locator)
+    }
+
+    /// ST35: the repository endpoint, from the holder's DID document.
+    async fn find_repository(
+        &self,
+        locator: &Locator,
+        on_step: OnStep<'_>,
+    ) -> Result<String, Error> {
+        let holder = Did::parse(&locator.holder_did).map_err(|error| {
+            flow(
+                "ST35",
+                format!("the card's holder DID is not a DID: {error}"),
+            )
+        })?;
+        let (endpoint, source) = match holder.method() {
+            // did:key / did:jwk documents are derived from the key: no service entry.
+            "key" | "jwk" => (locator.repository_url.clone(), "stored on the card"),
+            _ => {
+                let options = ResolverOptions {
+                    allow_http: self.allow_http,
+                    ..ResolverOptions::default()
+                };
+                let document = did_methods::Resolver::new(self.http.clone(), options)
+                    .resolve(&holder)
+                    .await
+                    .map_err(|error| {
+                        flow(
+                            "ST35",
+                            format!("cannot resolve the holder DID {holder}: {error}"),
+                        )
+                    })?;
+                let endpoint =
+                    endpoint_from_document(&document).map_err(|reason| flow("ST35", reason))?;
+                (endpoint, "from the holder's DID document")
+            }
+        };
+        let endpoint =
+            check_endpoint(&endpoint, self.allow_http).map_err(|reason| flow("ST35", reason))?;
+        on_step(Step::new(
+            "ST35",
+            format!("repository at {endpoint} ({source})"),
+        ));
+        Ok(endpoint)
+    }
+
+    /// ST36–37: opens a session for this terminal and this card.
+    async fn open_session(
+        &self,
+        endpoint: &str,
+        locator: &Locator,
+        on_step: OnStep<'_>,
+    ) -> Result<Session, Error> {
+        let request = api::OpenSession {
+            terminal: self.key.verification_method().to_owned(),
+            card: hex::encode(locator.identity_key),
+        };
+        let url = format!("{endpoint}{}/sessions", api::PREFIX);
+        let opened: api::SessionOpened = self.post("ST36-37", &url, &request).await?;
+        if opened.id_is_unsafe() {
+            return Err(flow(
+                "ST36-37",
+                "the repository sent a malformed session id",
+            ));
+        }
+        // The repository must be the card holder's: the terminal signs this holder below, and a
+        // presentation from anyone else would be refused at ST65 anyway.
+        if opened.holder != locator.holder_did {
+            return Err(flow(
+                "ST36-37",
+                format!(
+                    "the repository at {endpoint} keeps {}'s credentials, not the card holder {}'s",
+                    opened.holder, locator.holder_did
+                ),
+            ));
+        }
+        on_step(Step::new(
+            "ST36-37",
+            format!("session {} opened", opened.session),
+        ));
+        Ok(Session {
+            url: format!("{url}/{}", opened.session),
+            id: opened.session,
+            nonce: opened.nonce,
+        })
+    }
+
+    /// ST40–48: proves the terminal's DID key, then relays the channel handshake (ST38–39) and
+    /// the key generation (ST42–46) until the card key's id comes back (ST47–48).
+    async fn prepare(
+        &mut self,
+        session: &Session,
+        holder: &str,
+        on_step: OnStep<'_>,
+    ) -> Result<String, Error> {
+        let terminal = self.key.verification_method().to_owned();
+        let message = api::auth_message(&session.id, &session.nonce, holder, &terminal);
+        let signature =
+            self.key.sign(&message).await.map_err(|error| {
+                flow("ST40-41", format!("the terminal key cannot sign: {error}"))
+            })?;
+        let request = api::Authenticate {
+            signature: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature),
+        };
+        let next: Next = self
+            .post("ST40-41", &session.route("auth"), &request)
+            .await?;
+        on_step(Step::new(
+            "ST40-41",
+            format!("terminal authenticated as {terminal}"),
+        ));
+        match self.relay(session, next, on_step).await? {
+            Next::Ready { key_id } if vc_schemas::keys::controller_of(&key_id) == holder => {
+                on_step(Step::new(
+                    "ST47-48",
+                    format!("card presentation key {key_id}"),
+                ));
+                Ok(key_id)
+            }
+            Next::Ready { key_id } => Err(flow(
+                "ST47-48",
+                format!("the card key {key_id} is not a key of the holder {holder}"),
+            )),
+            other => Err(unexpected("ST47-48", &other, "the card key id")),
+        }
+    }
+
+    async fn read_in(
+        &mut self,
+        session: &Session,
+        locator: &Locator,
+        options: ReadOptions,
+        on_step: OnStep<'_>,
+    ) -> Result<ReadOutcome, Error> {
+        let holder = locator.holder_did.clone();
+        let key_id = self.prepare(session, &holder, on_step).await?;
+        let request = api::ReadRequest {
+            types: options.types.clone(),
+            ids: options.ids.clone(),
+            challenge: options.challenge.clone(),
+            domain: options.domain.clone(),
+            format: options.format,
+        };
+        let next: Next = self
+            .post("ST51-53", &session.route("read"), &request)
+            .await?;
+        on_step(Step::new(
+            "ST51-53",
+            format!("asked for {}", describe_request(&options)),
+        ));
+        let next = self.relay(session, next, on_step).await?;
+        if next != Next::ReleaseToken {
+            return Err(unexpected("ST60", &next, "the token release"));
+        }
+        let token = self.release_token("ST60")?;
+        on_step(Step::new("ST60", "the card released the one-time token"));
+        let submission = api::TokenSubmission {
+            token: hex::encode(&token[..]),
+        };
+        let result: api::ReadResult = self
+            .post("ST61-64", &session.route("token"), &submission)
+            .await?;
+        on_step(Step::new(
+            "ST61-64",
+            format!(
+                "the repository accepted the token and released a presentation of {} credential(s)",
+                result.credential_ids.len()
+            ),
+        ));
+        if !options.ids.is_empty() {
+            if let Some(extra) = result
+                .credential_ids
+                .iter()
+                .find(|id| !options.ids.contains(id))
+            {
+                return Err(refused(format!(
+                    "the presentation holds {extra}, which was not asked for"
+                )));
+            }
+        }
+        let verdict = self
+            .verify_presentation(&result.presentation, &holder, &key_id, &options)
+            .await?;
+        on_step(Step::new(
+            "ST65",
+            format!("presentation verified: signed by {key_id}, challenge and domain bound"),
+        ));
+        Ok(ReadOutcome {
+            presentation: result.presentation,
+            credential_ids: result.credential_ids,
+            holder,
+            key_id,
+            verdict,
+        })
+    }
+
+    async fn write_in(
+        &mut self,
+        session: &Session,
+        locator: &Locator,
+        options: WriteOptions,
+        on_step: OnStep<'_>,
+    ) -> Result<WriteOutcome, Error> {
+        let holder = locator.holder_did.clone();
+        let key_id = self.prepare(session, &holder, on_step).await?;
+        let request = api::WriteRequest {
+            credential_id: options.credential_id.clone(),
+        };
+        let next: Next = self
+            .post("ST71-72", &session.route("write"), &request)
+            .await?;
+        on_step(Step::new(
+            "ST71-72",
+            format!("write of {} announced", options.credential_id),
+        ));
+        let next = self.relay(session, next, on_step).await?;
+        if next != Next::ReleaseToken {
+            return Err(unexpected("ST77", &next, "the token release"));
+        }
+        let token = self.release_token("ST77")?;
+        on_step(Step::new("ST77", "the card released the one-time token"));
+        let credential = complete_credential(options.credential, &options.credential_id, &holder)
+            .map_err(|reason| flow("ST78", reason))?;
+        let format = match options.format {
+            api::Format::Di => ProofFormat::DataIntegrity,
+            api::Format::Jwt => ProofFormat::Jwt,
+        };
+        let now = (self.clock)();
+        let issued = vc_schemas::issue_credential(
+            credential,
+            self.key,
+            format,
+            now,
+            vc_schemas::shared_jsonld(),
+        )
+        .await
+        .map_err(|error| flow("ST78", format!("cannot issue the credential: {error}")))?;
+        on_step(Step::new(
+            "ST78",
+            format!(
+                "credential issued by {}",
+                vc_schemas::keys::controller_of(self.key.verification_method())
+            ),
+        ));
+        let credential = match issued {
+            vc_schemas::Secured::Json(value) => value,
+            vc_schemas::Secured::Jwt(jwt) => Value::String(jwt),
+        };
+        let submission = api::WriteSubmission {
+            token: hex::encode(&token[..]),
+            credential: credential.clone(),
+        };
+        let result: api::WriteResult = self
+            .post("ST79-83", &session.route("credentials"), &submission)
+            .await?;
+        on_step(Step::new(
+            "ST79-83",
+            format!(
+                "the repository verified and stored {} (history entry {})",
+                result.id, result.history_seq
+            ),
+        ));
+        Ok(WriteOutcome {
+            result,
+            credential,
+            holder,
+            key_id,
+        })
+    }
+
+    /// Relays every APDU the repository asks for, unread, and returns its first other answer.
+    async fn relay(
+        &mut self,
+        session: &Session,
+        mut next: Next,
+        on_step: OnStep<'_>,
+    ) -> Result<Next, Error> {
+        for _ in 0..MAX_RELAYS {
+            let Next::Relay { step, apdu } = next else {
+                return Ok(next);
+            };
+            let command = hex::decode(&apdu)
+                .map_err(|_| flow(&step, "the repository sent an APDU that is not hex"))?;
+            let response = self
+                .transport
+                .transmit(&command)
+                .map_err(|error| flow(&step, error))?;
+            let answer = api::CardAnswer {
+                response: hex::encode(&response),
+            };
+            next = self.post(&step, &session.route("card"), &answer).await?;
+            let (id, what) = describe_relay(&step);
+            on_step(Step {
+                id,
+                what: format!(
+                    "{what} (relayed {} bytes, answered {} bytes)",
+                    command.len(),
+                    response.len()
+                ),
+            });
+        }
+        Err(flow(
+            "relay",
+            format!("the repository asked for more than {MAX_RELAYS} relays in a row"),
+        ))
+    }
+
+    /// RELEASE TOKEN (ST60, ST77): the card gives the token up once.
+    fn release_token(&mut self, step: &str) -> Result<Zeroizing<[u8; 32]>, Error> {
+        let response = self
+            .transport
+            .transmit(&host::release_token())
+            .map_err(|error| flow(step, error))?;
+        host::parse_released_token(&response)
+            .map(Zeroizing::new)
+            .map_err(|error| flow(step, format!("the card released no token: {error}")))
+    }
+
+    /// ST65: the presentation must verify against the holder's DID document, carry this
+    /// verifier's challenge and domain, and be signed by the session's card key.
+    async fn verify_presentation(
+        &self,
+        presentation: &Value,
+        holder: &str,
+        key_id: &str,
+        options: &ReadOptions,
+    ) -> Result<Verdict, Error> {
+        let text = match presentation {
+            Value::String(jwt) => jwt.clone(),
+            other => other.to_string(),
+        };
+        let resolver = DidMethodsResolver(did_methods::Resolver::new(
+            self.http.clone(),
+            ResolverOptions {
+                allow_http: self.allow_http,
+                ..ResolverOptions::default()
+            },
+        ));
+        let verify_options = VerifyOptions {
+            challenge: Some(options.challenge.clone()),
+            domain: Some(options.domain.clone()),
+            now: (self.clock)(),
+        };
+        let verdict = vc_schemas::verify(&text, &resolver, &verify_options)
+            .await
+            .map_err(|error| flow("ST65", format!("cannot verify the presentation: {error}")))?;
+        check_verdict(&verdict, holder, key_id)?;
+        Ok(verdict)
+    }
+
+    /// Ends the session (best effort: the repository expires it anyway).
+    async fn close(&self, session: &Session) {
+        let _ = self.http.delete(&session.url).send().await;
+    }
+
+    /// POSTs `body` as JSON and reads a JSON answer, or the problem body of an error status.
+    async fn post<B: Serialize, A: DeserializeOwned>(
+        &self,
+        step: &str,
+        url: &str,
+        body: &B,
+    ) -> Result<A, Error> {
+        let body = serde_json::to_vec(body).map_err(|error| flow(step, error))?;
+        let mut response = self
+            .http
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| {
+                flow(
+                    step,
+                    format!("cannot reach the repository: {}", error_chain(&error)),
+                )
+            })?;
+        let status = response.status();
+        let mut answer = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|error| {
+            flow(
+                step,
+                format!("the repository's answer broke off: {}", error_chain(&error)),
+            )
+        })? {
+            if answer.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(flow(
+                    step,
+                    format!("the repository's answer exceeds {MAX_ANSWER_BYTES} bytes"),
+                ));
+            }
+            answer.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            return Err(repository_error(step, status.as_u16(), &answer));
+        }
+        serde_json::from_slice(&answer).map_err(|error| {
+            flow(
+                step,
+                format!("the repository answered HTTP {status} with unexpected JSON: {error}"),
+            )
+        })
+    }
+}
+
+impl api::SessionOpened {
+    /// A session id goes into URL paths: only base64url characters are accepted.
+    fn id_is_unsafe(&self) -> bool {
+        self.session.is_empty()
+            || self.session.len() > 128
+            || !self
+                .session
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    }
+}
+
+/// Why a MATCH failed, from its status word (ISO 7816-4 §5.6; `docs/card-protocol.md`).
+pub fn match_failure(status: StatusWord) -> String {
+    match status {
+        StatusWord::VerificationFailed { retries_left: 1 } => {
+            "fingerprint did not match, 1 retry left".into()
+        }
+        StatusWord::VerificationFailed { retries_left } => {
+            format!("fingerprint did not match, {retries_left} retries left")
+        }
+        StatusWord::AuthenticationMethodBlocked => {
+            "fingerprint matching is blocked (no retries left): the card must be re-personalised"
+                .into()
+        }
+        StatusWord::ConditionsNotSatisfied => {
+            "no finger on the sensor: the holder's finger must lie on it during the match".into()
+        }
+        other => format!("the card refused the match (status word {other})"),
+    }
+}
+
+/// The endpoint of the `KuraRepository` service in a holder's DID document (DID Core §5.4).
+/// Two different endpoints are refused rather than guessed between.
+pub fn endpoint_from_document(document: &DidDocument) -> Result<String, String> {
+    let mut endpoints = document
+        .services()
+        .iter()
+        .filter(|service| service.has_type(api::SERVICE_TYPE))
+        .map(|service| {
+            service.endpoint_url().map(str::to_owned).ok_or_else(|| {
+                format!(
+                    "the {} service {} has no single URL as its endpoint",
+                    api::SERVICE_TYPE,
+                    service.id
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    endpoints.dedup();
+    match endpoints.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!(
+            "the DID document of {} has no {} service",
+            document.id(),
+            api::SERVICE_TYPE
+        )),
+        several => Err(format!(
+            "the DID document of {} names several repositories: {}",
+            document.id(),
+            several.join(", ")
+        )),
+    }
+}
+
+/// Checks a repository endpoint (https, or http when allowed; no query or fragment) and
+/// returns it without a trailing slash, ready for `{endpoint}/v1/…`.
+pub fn check_endpoint(endpoint: &str, allow_http: bool) -> Result<String, String> {
+    let url = reqwest::Url::parse(endpoint)
+        .map_err(|error| format!("the repository endpoint {endpoint:?} is not a URL: {error}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http => {}
+        "http" => {
+            return Err(format!(
+                "the repository endpoint {endpoint} is plain http (allowed only with --allow-http)"
+            ))
+        }
+        other => {
+            return Err(format!(
+                "the repository endpoint {endpoint} has scheme {other}, not https"
+            ))
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.host().is_none() {
+        return Err(format!(
+            "the repository endpoint {endpoint} must be a plain https URL"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The id a credential will be written under: its own `id`, else `fresh` (e.g. a new
+/// `urn:uuid:`).
+pub fn credential_id_of(credential: &Value, fresh: impl FnOnce() -> String) -> String {
+    credential
+        .get("id")
+        .and_then(Value::as_str)
+        .map_or_else(fresh, str::to_owned)
+}
+
+/// A fresh `urn:uuid:` (RFC 9562 §5.4, version 4) from 16 random bytes.
+pub fn fresh_credential_id(random: [u8; 16]) -> String {
+    let mut bytes = random;
+    bytes[6] = (bytes[6] & 0x0F) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3F) | 0x80; // variant 10
+    let hex = hex::encode(bytes);
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// ST78: puts the announced `id` in the credential, and the holder as the subject of every
+/// `credentialSubject` that names none. A subject naming someone else is left for the
+/// repository to refuse (ST82), which it records in the history.
+pub fn complete_credential(mut credential: Value, id: &str, holder: &str) -> Result<Value, String> {
+    if id.is_empty() {
+        return Err("the credential id must not be empty".into());
+    }
+    let object = credential
+        .as_object_mut()
+        .ok_or("the credential is not a JSON object")?;
+    match object.get("id") {
+        None => {
+            object.insert("id".into(), id.into());
+        }
+        Some(Value::String(own)) if own == id => {}
+        Some(other) => return Err(format!("the credential's id {other} is not {id}")),
+    }
+    match object.get_mut("credentialSubject") {
+        Some(Value::Object(subject)) => {
+            subject.entry("id").or_insert_with(|| holder.into());
+        }
+        Some(Value::Array(subjects)) => {
+            for subject in subjects.iter_mut().filter_map(Value::as_object_mut) {
+                subject.entry("id").or_insert_with(|| holder.into());
+            }
+        }
+        _ => return Err("the credential has no credentialSubject object".into()),
+    }
+    Ok(credential)
+}
+
+/// The terminal's own verdict (ST65).
+pub fn check_verdict(verdict: &Verdict, holder: &str, key_id: &str) -> Result<(), Error> {
+    if !verdict.valid {
+        let mut reasons = verdict.errors.clone();
+        for credential in &verdict.credentials {
+            reasons.extend(
+                credential
+                    .errors
+                    .iter()
+                    .map(|error| format!("credential: {error}")),
+            );
+        }
+        return Err(refused(format!(
+            "the presentation does not verify: {}",
+            reasons.join("; ")
+        )));
+    }
+    if verdict.kind != Some(Kind::Presentation) {
+        return Err(refused(
+            "the repository released something that is not a presentation",
+        ));
+    }
+    if verdict.signer.as_deref() != Some(holder) {
+        return Err(refused(format!(
+            "the presentation is signed by {}, not by the card holder {holder}",
+            verdict.signer.as_deref().unwrap_or("nobody")
+        )));
+    }
+    if verdict.verification_method.as_deref() != Some(key_id) {
+        return Err(refused(format!(
+            "the presentation is signed with {}, not with the session's card key {key_id}",
+            verdict.verification_method.as_deref().unwrap_or("no key")
+        )));
+    }
+    Ok(())
+}
+
+/// A relayed step as the person at the terminal should read it: the labels the repository
+/// puts on its relays (ST38, ST42, ST54-57, ST73-74) widened to the steps they complete.
+pub fn describe_relay(label: &str) -> (String, String) {
+    let (id, what) = match label {
+        "ST38" => (
+            "ST38-39",
+            "the card and the repository opened their secure channel",
+        ),
+        "ST42" => ("ST42-46", "the card generated a presentation key"),
+        "ST54-57" => (
+            "ST54-59",
+            "the card signed the presentation and took the one-time token",
+        ),
+        "ST73-74" => ("ST73-76", "the card took the one-time token"),
+        other => (other, "relayed an APDU between the card and the repository"),
+    };
+    (id.to_owned(), what.to_owned())
+}
+
+fn describe_request(options: &ReadOptions) -> String {
+    let mut parts = Vec::new();
+    if !options.types.is_empty() {
+        parts.push(format!("type {}", options.types.join(" or ")));
+    }
+    if !options.ids.is_empty() {
+        parts.push(format!("id {}", options.ids.join(" or ")));
+    }
+    format!("{} as {:?}", parts.join(", "), options.format)
+}
+
+fn unexpected(step: &str, next: &Next, wanted: &str) -> Error {
+    let got = match next {
+        Next::Relay { step, .. } => format!("a relay ({step})"),
+        Next::Ready { .. } => "a card key id".into(),
+        Next::ReleaseToken => "a token release".into(),
+    };
+    flow(
+        step,
+        format!("the repository answered with {got} where {wanted} was due"),
+    )
+}
+
+/// An error answer: the problem body's detail and step when there is one.
+fn repository_error(step: &str, status: u16, body: &[u8]) -> Error {
+    match serde_json::from_slice::<api::Problem>(body) {
+        Ok(problem) => Error::Repository {
+            step: problem.step.unwrap_or_else(|| step.to_owned()),
+            status,
+            problem: if problem.detail.is_empty() {
+                problem.title
+            } else {
+                problem.detail
+            },
+        },
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let text: String = text.chars().take(200).collect();
+            Error::Repository {
+                step: step.to_owned(),
+                status,
+                problem: if text.trim().is_empty() {
+                    "no problem body".into()
+                } else {
+                    text
+                },
+            }
+        }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;
