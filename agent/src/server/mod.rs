@@ -42,6 +42,8 @@ pub struct Options {
     pub session_lifetime: Duration,
     /// Largest request body.
     pub max_body: usize,
+    /// How long a one-time token lives (DESIGN P5: 120 s by default).
+    pub token_lifetime: Duration,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             allow_http_resolution: false,
             session_lifetime: Duration::from_secs(300),
             max_body: MAX_BODY,
+            token_lifetime: crate::token::DEFAULT_TOKEN_LIFETIME,
         }
     }
 }

@@ -323,7 +323,13 @@ pub async fn read(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply {
         .map_err(|error| ApiError::unprocessable(format!("presentation: {error}")).at("ST54"))?;
         // ST56: the one-time token, bound to this session, this read and this terminal.
         let operation = Operation::Read { request: digest };
-        let binding = TokenBinding::new(session.id(), operation, session.terminal_did(), now());
+        let binding = TokenBinding::with_lifetime(
+            session.id(),
+            operation,
+            session.terminal_did(),
+            now(),
+            state.options.token_lifetime,
+        );
         let token = store.issue_token(&mut OsRng, binding, now())?;
         Ok(session.request_read(pending, &token, operation, ids)?)
     })
@@ -453,7 +459,13 @@ pub async fn write(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply {
             )
             .at("ST71"));
         }
-        let binding = TokenBinding::new(session.id(), operation, session.terminal_did(), now());
+        let binding = TokenBinding::with_lifetime(
+            session.id(),
+            operation,
+            session.terminal_did(),
+            now(),
+            state.options.token_lifetime,
+        );
         let token = store.issue_token(&mut OsRng, binding, now())?;
         Ok(session.request_write(&token, operation, credential_id.clone())?)
     })

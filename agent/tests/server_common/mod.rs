@@ -1,0 +1,297 @@
+//! A repository served over real HTTP on 127.0.0.1 (real sled on disk), an in-process card
+//! registered with it, and a terminal driver that speaks the API step by step, so that tests can
+//! interfere at any step.
+
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use card_bridge::card::{CardState, DevPersonalisation, FingerSample, InProcessCard, Template};
+use card_bridge::channel::SeededRng;
+use card_bridge::host;
+use card_bridge::terminal::api::{self, Next};
+use card_bridge::transport::{InProcessTransport, Transport};
+use kura_agent::repository::{DidChoice, Repository};
+use kura_agent::server::{self, AppState, Options};
+use kura_agent::store::{CardRecord, Store};
+use rand_core::OsRng;
+use serde_json::{json, Value};
+use vc_schemas::{Algorithm, LocalKey, Signer as _};
+
+pub type Card = InProcessTransport<InProcessCard>;
+
+pub struct Repo {
+    pub base: String,
+    pub did: String,
+    pub store: Store,
+    pub admin: String,
+    pub card: Card,
+    pub identity_key: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+/// Starts a repository on 127.0.0.1 with a registered in-process card whose holder's finger is
+/// on the sensor and matched (ST31–33).
+pub async fn start(options: Options) -> Repo {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let did = format!("did:web:127.0.0.1%3A{port}");
+    let base = format!("http://127.0.0.1:{port}");
+    let repository = Repository::init(
+        &dir.path().join("repo"),
+        DidChoice::Web(did.clone()),
+        Some(base.clone()),
+        &mut OsRng,
+    )
+    .unwrap();
+    let mut rng = SeededRng::for_tests("server tests");
+    let mut card_state = CardState::new_blank(&mut rng, Template::from_seed(9));
+    let keys = card_state.dangerous_dev_personalise(
+        &mut rng,
+        DevPersonalisation {
+            holder_did: did.clone(),
+            repository_url: base.clone(),
+            repository_channel_key: repository.channel.public_key(),
+            binding_credential: "{}".into(),
+        },
+    );
+    repository
+        .store
+        .register_card(&CardRecord::new(
+            &keys.identity,
+            &keys.channel.0,
+            std::time::SystemTime::now(),
+        ))
+        .unwrap();
+    let store = repository.store.clone();
+    let admin = std::fs::read_to_string(dir.path().join("repo/admin.secret"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let app = AppState::new(repository, options);
+    let server = tokio::spawn(server::serve(listener, app, std::future::pending()));
+    let mut card = InProcessTransport::new(InProcessCard::new(card_state, Box::new(OsRng)));
+    card.applet_mut().present(FingerSample::Genuine { seed: 4 });
+    host::ok_data(&card.transmit(&host::select()).unwrap()).unwrap();
+    host::ok_data(&card.transmit(&host::verify_finger()).unwrap()).unwrap();
+    Repo {
+        base,
+        did,
+        store,
+        admin,
+        card,
+        identity_key: hex::encode(keys.identity),
+        http: reqwest::Client::new(),
+        _dir: dir,
+        _server: server,
+    }
+}
+
+/// Options for loopback tests: did:web resolution over HTTP.
+pub fn loopback() -> Options {
+    Options {
+        allow_http_resolution: true,
+        ..Options::default()
+    }
+}
+
+/// A terminal key as did:key.
+pub fn terminal_key() -> LocalKey {
+    let key = LocalKey::generate(Algorithm::Ed25519, &mut OsRng);
+    let vm = vc_schemas::did::did_key_verification_method(&key.public_key());
+    key.with_verification_method(vm)
+}
+
+/// An HTTP answer: status and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn next(&self) -> Next {
+        assert!(self.status < 300, "{self:?}");
+        serde_json::from_value(self.body.clone()).unwrap()
+    }
+
+    pub fn apdu(&self) -> Vec<u8> {
+        match self.next() {
+            Next::Relay { apdu, .. } => hex::decode(apdu).unwrap(),
+            other => panic!("expected a relay, got {other:?}"),
+        }
+    }
+}
+
+impl Repo {
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> Answer {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        Answer { status, body }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.post_raw(path, serde_json::to_vec(&body).unwrap())
+            .await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// FIG. 7 with `terminal`: open, authenticate, relay the handshake and key generation.
+    /// Returns the session id and the card key id.
+    pub async fn ready(&mut self, terminal: &LocalKey) -> (String, String) {
+        let opened = self
+            .post(
+                "/v1/sessions",
+                json!({"terminal": terminal.verification_method(), "card": self.identity_key}),
+            )
+            .await;
+        assert_eq!(opened.status, 201, "{opened:?}");
+        let session = opened.body["session"].as_str().unwrap().to_owned();
+        let nonce = opened.body["nonce"].as_str().unwrap();
+        let message = api::auth_message(&session, nonce, &self.did, terminal.verification_method());
+        let signature = URL_SAFE_NO_PAD.encode(terminal.sign(&message).await.unwrap());
+        let mut answer = self
+            .post(
+                &format!("/v1/sessions/{session}/auth"),
+                json!({ "signature": signature }),
+            )
+            .await;
+        loop {
+            match answer.next() {
+                Next::Relay { .. } => {
+                    let response = self.card.transmit(&answer.apdu()).unwrap();
+                    answer = self.relay(&session, &response).await;
+                }
+                Next::Ready { key_id } => return (session, key_id),
+                Next::ReleaseToken => panic!("no token expected in FIG. 7"),
+            }
+        }
+    }
+
+    pub async fn relay(&self, session: &str, response: &[u8]) -> Answer {
+        self.post(
+            &format!("/v1/sessions/{session}/card"),
+            json!({ "response": hex::encode(response) }),
+        )
+        .await
+    }
+
+    /// ST51–60 for a read: request, relay sign + token, release the token from the card.
+    pub async fn read_until_token(&mut self, session: &str, request: Value) -> String {
+        let answer = self
+            .post(&format!("/v1/sessions/{session}/read"), request)
+            .await;
+        let response = self.card.transmit(&answer.apdu()).unwrap();
+        let answer = self.relay(session, &response).await;
+        assert_eq!(answer.next(), Next::ReleaseToken, "{answer:?}");
+        self.release()
+    }
+
+    /// ST71–77 for a write.
+    pub async fn write_until_token(&mut self, session: &str, credential_id: &str) -> String {
+        let answer = self
+            .post(
+                &format!("/v1/sessions/{session}/write"),
+                json!({ "credential_id": credential_id }),
+            )
+            .await;
+        let response = self.card.transmit(&answer.apdu()).unwrap();
+        let answer = self.relay(session, &response).await;
+        assert_eq!(answer.next(), Next::ReleaseToken, "{answer:?}");
+        self.release()
+    }
+
+    /// RELEASE TOKEN (ST60, ST77).
+    pub fn release(&mut self) -> String {
+        let released =
+            host::parse_released_token(&self.card.transmit(&host::release_token()).unwrap())
+                .unwrap();
+        hex::encode(released)
+    }
+
+    pub fn history_kinds(&self) -> Vec<String> {
+        self.store
+            .history(1, 10_000)
+            .unwrap()
+            .iter()
+            .map(|entry| {
+                format!(
+                    "{}:{}",
+                    entry.event.kind.as_str(),
+                    entry.event.outcome.as_str()
+                )
+            })
+            .collect()
+    }
+}
+
+/// A QualificationCredential for `holder`, unsigned, with `id`.
+pub fn licence(id: &str, holder: &str) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/kura/contexts/v1"],
+        "id": id,
+        "type": ["VerifiableCredential", "QualificationCredential"],
+        "validUntil": "2035-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": holder,
+            "qualification": {
+                "type": "ProfessionalLicense",
+                "qualificationName": "Registered Nurse",
+                "licenseNumber": "RN-123456",
+                "issuingAuthority": "Ministry of Health, Labour and Welfare",
+                "jurisdiction": "JP"
+            }
+        },
+        "credentialSchema": {"id": vc_schemas::schema::QUALIFICATION, "type": "JsonSchema"}
+    })
+}
+
+/// `credential` issued by `issuer` as Data Integrity (JSON) or VC-JWT (string).
+pub async fn issue(credential: Value, issuer: &LocalKey, jwt: bool) -> Value {
+    let format = if jwt {
+        vc_schemas::ProofFormat::Jwt
+    } else {
+        vc_schemas::ProofFormat::DataIntegrity
+    };
+    match vc_schemas::issue_credential(
+        credential,
+        issuer,
+        format,
+        chrono::Utc::now(),
+        vc_schemas::shared_jsonld(),
+    )
+    .await
+    .unwrap()
+    {
+        vc_schemas::Secured::Json(value) => value,
+        vc_schemas::Secured::Jwt(token) => Value::String(token),
+    }
+}
