@@ -18,7 +18,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use vc_schemas::{DidMethodsResolver, ProofFormat, Signer, Verdict, VerifyOptions};
+use vc_schemas::{Signer, Verdict};
 use zeroize::Zeroizing;
 
 use super::api::{self, Next};
@@ -28,12 +28,14 @@ use crate::transport::Transport;
 use crate::Error;
 
 mod checks;
+mod read;
+mod write;
 
 pub use self::checks::{
     check_endpoint, check_verdict, complete_credential, credential_id_of, describe_relay,
     endpoint_from_document, fresh_credential_id, match_failure,
 };
-use self::checks::{describe_request, error_chain, repository_error, unexpected};
+use self::checks::{error_chain, repository_error, unexpected};
 
 /// Largest repository answer the terminal reads: a presentation of many credentials fits.
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
@@ -192,51 +194,6 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
     pub fn with_clock(mut self, clock: fn() -> DateTime<Utc>) -> Self {
         self.clock = clock;
         self
-    }
-
-    /// FIG. 7 + FIG. 8: the card-signed presentation of what `options` asks for, verified.
-    pub async fn read(
-        &mut self,
-        options: ReadOptions,
-        on_step: OnStep<'_>,
-    ) -> Result<ReadOutcome, Error> {
-        if options.types.is_empty() && options.ids.is_empty() {
-            return Err(flow("ST51", "ask for at least one credential type or id"));
-        }
-        if options.challenge.is_empty() || options.domain.is_empty() {
-            return Err(flow(
-                "ST51",
-                "the challenge and the domain must not be empty",
-            ));
-        }
-        let locator = self.open_card(on_step)?;
-        let endpoint = self.find_repository(&locator, on_step).await?;
-        let session = self.open_session(&endpoint, &locator, on_step).await?;
-        let outcome = self.read_in(&session, &locator, options, on_step).await;
-        self.close(&session).await;
-        outcome
-    }
-
-    /// FIG. 7 + FIG. 9: issues `options.credential` with the terminal's key and stores it.
-    pub async fn write(
-        &mut self,
-        options: WriteOptions,
-        on_step: OnStep<'_>,
-    ) -> Result<WriteOutcome, Error> {
-        // Checked before the card is touched: a credential that cannot be completed would only
-        // fail after the token was spent. (The holder is not known yet; only the checks count.)
-        complete_credential(
-            options.credential.clone(),
-            &options.credential_id,
-            "did:example:holder",
-        )
-        .map_err(|reason| flow("ST71", reason))?;
-        let locator = self.open_card(on_step)?;
-        let endpoint = self.find_repository(&locator, on_step).await?;
-        let session = self.open_session(&endpoint, &locator, on_step).await?;
-        let outcome = self.write_in(&session, &locator, options, on_step).await;
-        self.close(&session).await;
-        outcome
     }
 
     /// ST31–35: SELECT, MATCH (the finger must be on the sensor), GET LOCATOR.
@@ -402,149 +359,6 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
         }
     }
 
-    async fn read_in(
-        &mut self,
-        session: &Session,
-        locator: &Locator,
-        options: ReadOptions,
-        on_step: OnStep<'_>,
-    ) -> Result<ReadOutcome, Error> {
-        let holder = locator.holder_did.clone();
-        let key_id = self.prepare(session, &holder, on_step).await?;
-        let request = api::ReadRequest {
-            types: options.types.clone(),
-            ids: options.ids.clone(),
-            challenge: options.challenge.clone(),
-            domain: options.domain.clone(),
-            format: options.format,
-        };
-        let next: Next = self
-            .post("ST51-53", &session.route("read"), &request)
-            .await?;
-        on_step(Step::new(
-            "ST51-53",
-            format!("asked for {}", describe_request(&options)),
-        ));
-        let next = self.relay(session, next, on_step).await?;
-        if next != Next::ReleaseToken {
-            return Err(unexpected("ST60", &next, "the token release"));
-        }
-        let token = self.release_token("ST60")?;
-        on_step(Step::new("ST60", "the card released the one-time token"));
-        let submission = api::TokenSubmission {
-            token: hex::encode(&token[..]),
-        };
-        let result: api::ReadResult = self
-            .post("ST61-64", &session.route("token"), &submission)
-            .await?;
-        on_step(Step::new(
-            "ST61-64",
-            format!(
-                "the repository accepted the token and released a presentation of {} credential(s)",
-                result.credential_ids.len()
-            ),
-        ));
-        if !options.ids.is_empty() {
-            if let Some(extra) = result
-                .credential_ids
-                .iter()
-                .find(|id| !options.ids.contains(id))
-            {
-                return Err(refused(format!(
-                    "the presentation holds {extra}, which was not asked for"
-                )));
-            }
-        }
-        let verdict = self
-            .verify_presentation(&result.presentation, &holder, &key_id, &options)
-            .await?;
-        on_step(Step::new(
-            "ST65",
-            format!("presentation verified: signed by {key_id}, challenge and domain bound"),
-        ));
-        Ok(ReadOutcome {
-            presentation: result.presentation,
-            credential_ids: result.credential_ids,
-            holder,
-            key_id,
-            verdict,
-        })
-    }
-
-    async fn write_in(
-        &mut self,
-        session: &Session,
-        locator: &Locator,
-        options: WriteOptions,
-        on_step: OnStep<'_>,
-    ) -> Result<WriteOutcome, Error> {
-        let holder = locator.holder_did.clone();
-        let key_id = self.prepare(session, &holder, on_step).await?;
-        let request = api::WriteRequest {
-            credential_id: options.credential_id.clone(),
-        };
-        let next: Next = self
-            .post("ST71-72", &session.route("write"), &request)
-            .await?;
-        on_step(Step::new(
-            "ST71-72",
-            format!("write of {} announced", options.credential_id),
-        ));
-        let next = self.relay(session, next, on_step).await?;
-        if next != Next::ReleaseToken {
-            return Err(unexpected("ST77", &next, "the token release"));
-        }
-        let token = self.release_token("ST77")?;
-        on_step(Step::new("ST77", "the card released the one-time token"));
-        let credential = complete_credential(options.credential, &options.credential_id, &holder)
-            .map_err(|reason| flow("ST78", reason))?;
-        let format = match options.format {
-            api::Format::Di => ProofFormat::DataIntegrity,
-            api::Format::Jwt => ProofFormat::Jwt,
-        };
-        let now = (self.clock)();
-        let issued = vc_schemas::issue_credential(
-            credential,
-            self.key,
-            format,
-            now,
-            vc_schemas::shared_jsonld(),
-        )
-        .await
-        .map_err(|error| flow("ST78", format!("cannot issue the credential: {error}")))?;
-        on_step(Step::new(
-            "ST78",
-            format!(
-                "credential issued by {}",
-                vc_schemas::keys::controller_of(self.key.verification_method())
-            ),
-        ));
-        let credential = match issued {
-            vc_schemas::Secured::Json(value) => value,
-            vc_schemas::Secured::Jwt(jwt) => Value::String(jwt),
-        };
-        let submission = api::WriteSubmission {
-            token: hex::encode(&token[..]),
-            credential: credential.clone(),
-        };
-        let result: api::WriteResult = self
-            .post("ST79-83", &session.route("credentials"), &submission)
-            .await?;
-        on_step(Step::new(
-            "ST79-83",
-            format!(
-                "the repository verified and stored {} (history entry {})",
-                result.id, result.history_seq
-            ),
-        ));
-        Ok(WriteOutcome {
-            result,
-            credential,
-            holder,
-            key_id,
-        })
-    }
-
     /// Relays every APDU the repository asks for, unread, and returns its first other answer.
     async fn relay(
         &mut self,
@@ -591,38 +405,6 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
         host::parse_released_token(&response)
             .map(Zeroizing::new)
             .map_err(|error| flow(step, format!("the card released no token: {error}")))
-    }
-
-    /// ST65: the presentation must verify against the holder's DID document, carry this
-    /// verifier's challenge and domain, and be signed by the session's card key.
-    async fn verify_presentation(
-        &self,
-        presentation: &Value,
-        holder: &str,
-        key_id: &str,
-        options: &ReadOptions,
-    ) -> Result<Verdict, Error> {
-        let text = match presentation {
-            Value::String(jwt) => jwt.clone(),
-            other => other.to_string(),
-        };
-        let resolver = DidMethodsResolver(did_methods::Resolver::new(
-            self.http.clone(),
-            ResolverOptions {
-                allow_http: self.allow_http,
-                ..ResolverOptions::default()
-            },
-        ));
-        let verify_options = VerifyOptions {
-            challenge: Some(options.challenge.clone()),
-            domain: Some(options.domain.clone()),
-            now: (self.clock)(),
-        };
-        let verdict = vc_schemas::verify(&text, &resolver, &verify_options)
-            .await
-            .map_err(|error| flow("ST65", format!("cannot verify the presentation: {error}")))?;
-        check_verdict(&verdict, holder, key_id)?;
-        Ok(verdict)
     }
 
     /// Ends the session (best effort: the repository expires it anyway).

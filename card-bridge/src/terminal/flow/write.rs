@@ -1,0 +1,112 @@
+//! FIG. 9 at the terminal: the write request (ST71–72), the token (ST77), the credential the
+//! terminal issues (ST78) and its submission (ST79–83).
+
+use serde_json::Value;
+use vc_schemas::ProofFormat;
+
+use super::checks::unexpected;
+use super::{
+    complete_credential, flow, OnStep, Session, Step, Terminal, WriteOptions, WriteOutcome,
+};
+use crate::host::Locator;
+use crate::terminal::api::{self, Next};
+use crate::transport::Transport;
+use crate::Error;
+
+impl<T: Transport + ?Sized> Terminal<'_, T> {
+    /// FIG. 7 + FIG. 9: issues `options.credential` with the terminal's key and stores it.
+    pub async fn write(
+        &mut self,
+        options: WriteOptions,
+        on_step: OnStep<'_>,
+    ) -> Result<WriteOutcome, Error> {
+        // Checked before the card is touched: a credential that cannot be completed would only
+        // fail after the token was spent. (The holder is not known yet; only the checks count.)
+        complete_credential(
+            options.credential.clone(),
+            &options.credential_id,
+            "did:example:holder",
+        )
+        .map_err(|reason| flow("ST71", reason))?;
+        let locator = self.open_card(on_step)?;
+        let endpoint = self.find_repository(&locator, on_step).await?;
+        let session = self.open_session(&endpoint, &locator, on_step).await?;
+        let outcome = self.write_in(&session, &locator, options, on_step).await;
+        self.close(&session).await;
+        outcome
+    }
+
+    async fn write_in(
+        &mut self,
+        session: &Session,
+        locator: &Locator,
+        options: WriteOptions,
+        on_step: OnStep<'_>,
+    ) -> Result<WriteOutcome, Error> {
+        let holder = locator.holder_did.clone();
+        let key_id = self.prepare(session, &holder, on_step).await?;
+        let request = api::WriteRequest {
+            credential_id: options.credential_id.clone(),
+        };
+        let next: Next = self
+            .post("ST71-72", &session.route("write"), &request)
+            .await?;
+        on_step(Step::new(
+            "ST71-72",
+            format!("write of {} announced", options.credential_id),
+        ));
+        let next = self.relay(session, next, on_step).await?;
+        if next != Next::ReleaseToken {
+            return Err(unexpected("ST77", &next, "the token release"));
+        }
+        let token = self.release_token("ST77")?;
+        on_step(Step::new("ST77", "the card released the one-time token"));
+        let credential = complete_credential(options.credential, &options.credential_id, &holder)
+            .map_err(|reason| flow("ST78", reason))?;
+        let format = match options.format {
+            api::Format::Di => ProofFormat::DataIntegrity,
+            api::Format::Jwt => ProofFormat::Jwt,
+        };
+        let now = (self.clock)();
+        let issued = vc_schemas::issue_credential(
+            credential,
+            self.key,
+            format,
+            now,
+            vc_schemas::shared_jsonld(),
+        )
+        .await
+        .map_err(|error| flow("ST78", format!("cannot issue the credential: {error}")))?;
+        on_step(Step::new(
+            "ST78",
+            format!(
+                "credential issued by {}",
+                vc_schemas::keys::controller_of(self.key.verification_method())
+            ),
+        ));
+        let credential = match issued {
+            vc_schemas::Secured::Json(value) => value,
+            vc_schemas::Secured::Jwt(jwt) => Value::String(jwt),
+        };
+        let submission = api::WriteSubmission {
+            token: hex::encode(&token[..]),
+            credential: credential.clone(),
+        };
+        let result: api::WriteResult = self
+            .post("ST79-83", &session.route("credentials"), &submission)
+            .await?;
+        on_step(Step::new(
+            "ST79-83",
+            format!(
+                "the repository verified and stored {} (history entry {})",
+                result.id, result.history_seq
+            ),
+        ));
+        Ok(WriteOutcome {
+            result,
+            credential,
+            holder,
+            key_id,
+        })
+    }
+}
