@@ -33,6 +33,8 @@ enum Command {
     Init(cli::init::Args),
     /// Serve a repository's HTTP API (DID document, terminal sessions, owner routes).
     Serve(cli::serve::Args),
+    // No doc comment here: `kura terminal --help` shows the one on `cli::terminal::Args`.
+    Terminal(cli::terminal::Args),
     /// Print the repository's hash-chained history and verify the chain.
     History(cli::history::Args),
     /// Run an end-to-end identity demo on embedded defaults.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
             Command::Card(args) => cli::card::run(args).await,
             Command::Init(args) => cli::init::run(args).await,
             Command::Serve(args) => cli::serve::run(args).await,
+            Command::Terminal(args) => cli::terminal::run(args).await,
             Command::History(args) => cli::history::run(args).await,
             Command::Demo(args) => cli::demo::run(args).await,
         }

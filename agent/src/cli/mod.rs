@@ -8,5 +8,6 @@ pub mod history;
 pub mod init;
 pub mod schema;
 pub mod serve;
+pub mod terminal;
 pub mod vc;
 pub mod vp;
