@@ -18,8 +18,8 @@ fn read_request() -> Value {
 async fn seed(repo: &mut Repo) {
     let issuer = terminal_key();
     let (session, _) = repo.ready(&issuer).await;
-    let token = repo.write_until_token(&session, "urn:seed:1").await;
     let credential = issue(licence("urn:seed:1", &repo.did), &issuer, false).await;
+    let token = repo.write_until_token(&session, "urn:seed:1").await;
     let stored = repo
         .post(
             &format!("/v1/sessions/{session}/credentials"),
@@ -167,14 +167,14 @@ async fn three_wrong_tokens_end_the_session() {
 #[tokio::test]
 async fn an_expired_token_is_refused() {
     let mut repo = start(Options {
-        token_lifetime: Duration::from_millis(300),
+        token_lifetime: Duration::from_millis(1500),
         ..loopback()
     })
     .await;
     seed(&mut repo).await;
     let (session, _) = repo.ready(&terminal_key()).await;
     let token = repo.read_until_token(&session, read_request()).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let late = repo
         .post(
             &format!("/v1/sessions/{session}/token"),

@@ -20,28 +20,45 @@ use vc_schemas::{Algorithm, LocalKey, Signer as _};
 
 pub type Card = InProcessTransport<InProcessCard>;
 
-pub struct Repo {
+/// The terminal's side: the HTTP client and the card in front of it.
+pub struct Driver {
     pub base: String,
     pub did: String,
-    pub store: Store,
     pub admin: String,
     pub card: Card,
     pub identity_key: String,
     pub http: reqwest::Client,
+}
+
+/// A repository served in this process, and a driver for it.
+pub struct Repo {
+    pub driver: Driver,
+    pub store: Store,
     _dir: tempfile::TempDir,
     _server: tokio::task::JoinHandle<()>,
 }
 
-/// Starts a repository on 127.0.0.1 with a registered in-process card whose holder's finger is
-/// on the sensor and matched (ST31–33).
-pub async fn start(options: Options) -> Repo {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+impl std::ops::Deref for Repo {
+    type Target = Driver;
+    fn deref(&self) -> &Driver {
+        &self.driver
+    }
+}
+
+impl std::ops::DerefMut for Repo {
+    fn deref_mut(&mut self) -> &mut Driver {
+        &mut self.driver
+    }
+}
+
+/// A data directory made by `Repository::init` for `did`/`base`, with a registered card whose
+/// holder's finger is on the sensor and matched (ST31–33). Returns the repository (its store is
+/// open) and the driver.
+pub fn prepare(dir: &std::path::Path, port: u16) -> (Repository, Driver) {
     let did = format!("did:web:127.0.0.1%3A{port}");
     let base = format!("http://127.0.0.1:{port}");
     let repository = Repository::init(
-        &dir.path().join("repo"),
+        dir,
         DidChoice::Web(did.clone()),
         Some(base.clone()),
         &mut OsRng,
@@ -66,25 +83,37 @@ pub async fn start(options: Options) -> Repo {
             std::time::SystemTime::now(),
         ))
         .unwrap();
-    let store = repository.store.clone();
-    let admin = std::fs::read_to_string(dir.path().join("repo/admin.secret"))
+    let admin = std::fs::read_to_string(dir.join("admin.secret"))
         .unwrap()
         .trim()
         .to_owned();
-    let app = AppState::new(repository, options);
-    let server = tokio::spawn(server::serve(listener, app, std::future::pending()));
     let mut card = InProcessTransport::new(InProcessCard::new(card_state, Box::new(OsRng)));
     card.applet_mut().present(FingerSample::Genuine { seed: 4 });
     host::ok_data(&card.transmit(&host::select()).unwrap()).unwrap();
     host::ok_data(&card.transmit(&host::verify_finger()).unwrap()).unwrap();
-    Repo {
+    let driver = Driver {
         base,
         did,
-        store,
         admin,
         card,
         identity_key: hex::encode(keys.identity),
         http: reqwest::Client::new(),
+    };
+    (repository, driver)
+}
+
+/// Starts a repository in this process on 127.0.0.1 (real HTTP, real sled on disk).
+pub async fn start(options: Options) -> Repo {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (repository, driver) = prepare(&dir.path().join("repo"), port);
+    let store = repository.store.clone();
+    let app = AppState::new(repository, options);
+    let server = tokio::spawn(server::serve(listener, app, std::future::pending()));
+    Repo {
+        driver,
+        store,
         _dir: dir,
         _server: server,
     }
@@ -126,7 +155,7 @@ impl Answer {
     }
 }
 
-impl Repo {
+impl Driver {
     pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> Answer {
         let response = self
             .http
@@ -236,7 +265,9 @@ impl Repo {
                 .unwrap();
         hex::encode(released)
     }
+}
 
+impl Repo {
     pub fn history_kinds(&self) -> Vec<String> {
         self.store
             .history(1, 10_000)
