@@ -1,41 +1,55 @@
-//! `kura demo`: an end-to-end identity walk through, on embedded defaults.
+//! `kura demo`: the whole system on one machine, on embedded defaults (patent FIG. 7, 8, 9).
 //!
-//! It plays three parties on this machine, and everything it makes is written to a directory
-//! the user can inspect afterwards:
-//! 1. an **issuer** with a did:key (Ed25519) issues a `QualificationCredential`, validated
-//!    against kura's JSON Schema, as Data Integrity (`eddsa-rdfc-2022`) and as a VC-JWT;
-//! 2. the **holder** has a did:web whose DID document (built with `did-methods`) is served over
-//!    real HTTP on 127.0.0.1; the holder presents the credential to a verifier's `challenge`
-//!    and `domain`, in both formats;
-//! 3. a **verifier** resolves both DIDs (did:web over loopback HTTP, allowed explicitly) and
-//!    verifies each presentation, then shows that a wrong challenge and a tampered credential
-//!    are refused.
-//!
-//! The card-gated repository flows (patent FIG. 7–9) join this demo when they are built.
+//! 1. creates a repository (did:web on 127.0.0.1), an issuer key and a verifier key (did:key),
+//!    and a virtual card, personalised for the repository on the development path and
+//!    registered with it;
+//! 2. serves the repository on 127.0.0.1 (real HTTP, real sled on disk);
+//! 3. puts the holder's finger on the card's sensor and plugs the card in: into the real pcscd
+//!    through vpcd when one is reachable from here (`scripts/demo` arranges that as root), else
+//!    in-process, and says which;
+//! 4. the issuer's terminal writes a QualificationCredential through FIG. 7 + 9;
+//! 5. the verifier's terminal reads it back through FIG. 7 + 8, as Data Integrity and as
+//!    VP-JWT, and verifies each presentation against the holder's DID document (ST65);
+//! 6. shows three refusals (a wrong challenge, a tampered presentation, an impostor's finger);
+//! 7. prints the repository's history and verifies its hash chain.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use chrono::Utc;
+use card_bridge::terminal::api::Format;
+use card_bridge::terminal::flow::{ReadOptions, Step, Terminal, WriteOptions};
+use card_bridge::transport::{InProcessTransport, PcscTransport, Transport};
+use card_bridge::vcard::{set_finger, vpcd, Finger, VirtualCard};
+use card_bridge::card::{CardState, DevPersonalisation, Template};
+use kura_agent::repository::{DidChoice, Repository};
+use kura_agent::server::{self, AppState, Options};
+use kura_agent::store::CardRecord;
+use rand_core::OsRng;
 use serde_json::{json, Value};
-use vc_schemas::{
-    create_presentation, issue_credential, schema, shared_jsonld, verify, Algorithm,
-    DidMethodsResolver, LocalKey, ProofFormat, Secured, Signer as _, VerifyOptions,
-};
+use vc_schemas::{Algorithm, DidMethodsResolver, Input, LocalKey, Signer as _, VerifyOptions};
 
-/// Run an end-to-end identity demo: issue, present and verify credentials.
+/// Run the whole system end to end: repository, card, issuer and verifier terminals.
 ///
-/// Creates an issuer (did:key) and a holder (did:web served on 127.0.0.1), issues a
-/// QualificationCredential in both proof formats, presents it to a verifier's challenge and
-/// domain, verifies everything, and shows two refusals. Needs no network and no card.
+/// Creates a repository served on 127.0.0.1, a virtual card bound to it (development
+/// personalisation), and two terminals; writes a credential through FIG. 9, reads it back
+/// through FIG. 8 in both proof formats, verifies the presentations, shows refusals, and prints
+/// the history. Uses the real pcscd when its vpcd reader is reachable (scripts/demo starts one
+/// as root), else the card in-process. Needs no network.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Where to write the keys, credentials and presentations (default: a new directory
-    /// under the system's temporary directory). Key files are written with mode 0600.
+    /// Where to write the repository, card, keys and presentations (default: a new directory
+    /// under the system's temporary directory). Secret files are written with mode 0600.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Use the in-process card even when pcscd's vpcd reader is reachable.
+    #[arg(long)]
+    in_process: bool,
 }
+
+/// The reader vpcd offers first, and where it listens.
+const READER: &str = "Virtual PCD 00 00";
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = match args.dir {
@@ -45,189 +59,304 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     println!("kura demo: writing everything to {}", dir.display());
 
-    let mut rng = rand_core::OsRng;
-    let now = Utc::now();
-    let jsonld = shared_jsonld();
-
-    // The issuer: a did:key, resolvable with no I/O.
-    let issuer = LocalKey::generate(Algorithm::Ed25519, &mut rng);
-    vc_schemas::write_key_file(&dir.join("issuer.key.json"), &issuer)?;
-    println!("1. issuer      {}", issuer.did());
-
-    // The holder: a did:web served on loopback (port encoded as %3A, DID Web §3.2).
+    // 1. The parties.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let holder_did = format!("did:web:127.0.0.1%3A{}:holder", address.port());
-    let holder = LocalKey::generate(Algorithm::Ed25519, &mut rng)
-        .with_verification_method(format!("{holder_did}#key-1"));
-    vc_schemas::write_key_file(&dir.join("holder.key.json"), &holder)?;
-    let document = holder_document(&holder_did, &holder)?;
-    write_json(&dir.join("holder.did.json"), &document)?;
-    let server = tokio::spawn(serve_did_document(listener, document));
-    println!("2. holder      {holder_did}");
-    println!("               DID document at http://{address}/holder/did.json");
+    let did = format!("did:web:127.0.0.1%3A{}", address.port());
+    let repository = Repository::init(
+        &dir.join("repository"),
+        DidChoice::Web(did.clone()),
+        Some(format!("http://{address}")),
+        &mut OsRng,
+    )?;
+    println!("1. repository  {did}  (data {})", dir.join("repository").display());
+    let issuer = demo_key(&dir.join("issuer.key.json"))?;
+    let verifier = demo_key(&dir.join("verifier.key.json"))?;
+    println!("   issuer      {}", issuer.did());
+    println!("   verifier    {}", verifier.did());
+    let card_path = dir.join("card.json");
+    personalise_card(&card_path, &repository)?;
+    println!("   card        {} (development personalisation, registered)", card_path.display());
 
-    // The credential, checked against kura's QualificationCredential schema before signing.
-    let credential = qualification_credential(issuer.did(), &holder_did);
-    let schema_errors = schema::schemas().validate_credential(&credential);
-    if let Err(error) = schema_errors {
-        bail!("the demo credential does not match its schema: {error}");
-    }
+    // 2. The repository on loopback.
+    let options = Options {
+        allow_http_resolution: true,
+        ..Options::default()
+    };
+    let app = AppState::new(repository, options);
+    let server = tokio::spawn(server::serve(listener, app.clone(), std::future::pending()));
+    println!("2. serving     http://{address} (DID document at /.well-known/did.json)");
+
+    // 3. The holder's finger on the sensor; the card in a reader.
+    set_finger(&card_path, Finger::Genuine { seed: None })?;
+    let mut plugged = plug_in(&card_path, args.in_process).await?;
+    let http = reqwest::Client::new();
+
+    // 4. FIG. 7 + 9: the issuer's terminal writes a credential.
+    println!("4. write (FIG. 7 + 9) by the issuer's terminal");
+    let credential = qualification_credential(&did);
+    let written = Terminal::new(plugged.transport(), &issuer, http.clone())
+        .allow_http(true)
+        .write(
+            WriteOptions {
+                credential,
+                credential_id: "urn:kura:demo:licence-1".into(),
+                format: Format::Di,
+            },
+            &mut print_step,
+        )
+        .await
+        .context("the write failed")?;
     println!(
-        "3. schema      QualificationCredential validates against {}",
-        schema::QUALIFICATION
+        "   stored {} (history entry {})",
+        written.result.id, written.result.history_seq
     );
 
-    let resolver = DidMethodsResolver::with_defaults(true);
-    let (challenge, domain) = ("kura-demo-challenge-0001", "verifier.example");
-    let mut all_valid = true;
-    for (format, name) in [
-        (ProofFormat::DataIntegrity, "di"),
-        (ProofFormat::Jwt, "jwt"),
-    ] {
-        let vc = issue_credential(credential.clone(), &issuer, format, now, jsonld).await?;
-        save(&dir, &format!("credential.{name}"), &vc)?;
-        let vp = create_presentation(
-            &[vc.to_input()],
-            &holder,
-            challenge,
-            domain,
-            format,
-            now,
-            jsonld,
-        )
-        .await?;
-        save(&dir, &format!("presentation.{name}"), &vp)?;
-
-        let options = VerifyOptions {
-            challenge: Some(challenge.to_owned()),
-            domain: Some(domain.to_owned()),
-            ..VerifyOptions::at(Utc::now())
-        };
-        let verdict = verify(&vp.to_text(), &resolver, &options).await?;
-        all_valid &= verdict.valid;
+    // 5. FIG. 7 + 8: the verifier's terminal reads it back, in both formats.
+    let (challenge, domain) = ("kura-demo-challenge-0001", "counter.example");
+    let mut presentations = Vec::new();
+    for (format, name) in [(Format::Di, "di"), (Format::Jwt, "jwt")] {
+        println!("5. read ({name}, FIG. 7 + 8) by the verifier's terminal");
+        let outcome = Terminal::new(plugged.transport(), &verifier, http.clone())
+            .allow_http(true)
+            .read(
+                ReadOptions {
+                    types: vec!["QualificationCredential".into()],
+                    ids: vec![],
+                    challenge: challenge.into(),
+                    domain: domain.into(),
+                    format,
+                },
+                &mut print_step,
+            )
+            .await
+            .with_context(|| format!("the {name} read failed"))?;
+        let file = dir.join(format!(
+            "presentation.{name}.{}",
+            if name == "di" { "json" } else { "jwt" }
+        ));
+        std::fs::write(&file, outcome.presentation_text())?;
         println!(
-            "4. verify {:<4} presentation by {} → {}",
-            name,
-            verdict.signer.as_deref().unwrap_or("?"),
-            if verdict.valid { "valid" } else { "INVALID" }
+            "   verify {name:<3} presentation by {} signed with {} → {}",
+            outcome.holder,
+            outcome.key_id,
+            if outcome.verdict.valid { "valid" } else { "INVALID" }
         );
-        for line in verdict.checks.iter().chain(verdict.errors.iter()) {
-            println!("               {line}");
+        if !outcome.verdict.valid {
+            bail!("the {name} presentation did not verify: {:?}", outcome.verdict.errors);
         }
+        presentations.push(outcome.presentation);
+    }
 
-        // A verifier with another challenge must refuse (replay to another verifier).
-        let replayed = VerifyOptions {
-            challenge: Some("another-challenge".into()),
-            ..options.clone()
-        };
-        let refused = verify(&vp.to_text(), &resolver, &replayed).await?;
-        all_valid &= !refused.valid;
+    // 6. Refusals.
+    println!("6. refusals");
+    refusals(&presentations[0], challenge, domain).await?;
+    set_finger(&card_path, Finger::Impostor { seed: Some(1) })?;
+    let impostor = Terminal::new(plugged.transport(), &verifier, http.clone())
+        .allow_http(true)
+        .read(
+            ReadOptions {
+                types: vec!["QualificationCredential".into()],
+                ids: vec![],
+                challenge: challenge.into(),
+                domain: domain.into(),
+                format: Format::Di,
+            },
+            &mut |_| {},
+        )
+        .await;
+    match impostor {
+        Err(error) => println!("   an impostor's finger on the card → refused ({error})"),
+        Ok(_) => bail!("the card opened for an impostor's finger"),
+    }
+    set_finger(&card_path, Finger::Genuine { seed: None })?;
+
+    // 7. The history.
+    println!("7. history (kura history --data {})", dir.join("repository").display());
+    let store = &app.repository.store;
+    for entry in store.history(1, 1000)? {
         println!(
-            "5. replay {:<4} to another challenge → {}",
-            name,
-            if refused.valid {
-                "ACCEPTED (bug)"
+            "   {:>3}  {:<18} {:<8} {}{}",
+            entry.seq,
+            entry.event.kind.as_str(),
+            entry.event.outcome.as_str(),
+            entry.actor_name(),
+            if entry.event.credential_ids.is_empty() {
+                String::new()
             } else {
-                "refused"
+                format!("  {}", entry.event.credential_ids.join(","))
             }
         );
     }
-
-    // Tampering with a signed credential breaks its proof.
-    let signed = issue_credential(
-        credential.clone(),
-        &issuer,
-        ProofFormat::DataIntegrity,
-        now,
-        jsonld,
-    )
-    .await?;
-    let mut tampered = match signed {
-        Secured::Json(value) => value,
-        Secured::Jwt(_) => bail!("a Data Integrity credential is JSON"),
-    };
-    tampered["credentialSubject"]["qualification"]["licenseNumber"] = json!("999999");
-    let verdict = verify(
-        &tampered.to_string(),
-        &resolver,
-        &VerifyOptions::at(Utc::now()),
-    )
-    .await?;
-    all_valid &= !verdict.valid;
-    println!(
-        "6. tampered credential (licence number changed) → {}",
-        if verdict.valid {
-            "ACCEPTED (bug)"
-        } else {
-            "refused"
-        }
-    );
-
+    let summary = store.verify_chain()?;
+    println!("   chain verified: {} entries", summary.entries);
+    plugged.unplug();
     server.abort();
-    if all_valid {
-        println!(
-            "kura demo: every check behaved as expected. Inspect the files in {}",
-            dir.display()
-        );
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!("kura demo: some check did not behave as expected (see above)");
-        Ok(ExitCode::from(1))
+    println!("kura demo: done");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_step(step: Step) {
+    println!("   {:<9} {}", step.id, step.what);
+}
+
+fn demo_key(path: &Path) -> anyhow::Result<LocalKey> {
+    let key = LocalKey::generate(Algorithm::Ed25519, &mut OsRng);
+    let vm = vc_schemas::did::did_key_verification_method(&key.public_key());
+    let key = key.with_verification_method(vm);
+    vc_schemas::write_key_file(path, &key)?;
+    Ok(key)
+}
+
+/// FIG. 4's end, on the development path: the card gets its keys and the repository's
+/// locator, and the repository registers it.
+fn personalise_card(path: &Path, repository: &Repository) -> anyhow::Result<()> {
+    let mut state = CardState::new_blank(&mut OsRng, Template::generate(&mut OsRng));
+    let keys = state.dangerous_dev_personalise(
+        &mut OsRng,
+        DevPersonalisation {
+            holder_did: repository.config.did.clone(),
+            repository_url: repository.config.endpoint.clone(),
+            repository_channel_key: repository.channel.public_key(),
+            binding_credential:
+                r#"{"type":["VerifiableCredential","CardBindingCredential"],"dev":true}"#.into(),
+        },
+    );
+    VirtualCard::create(path, &state, false)?;
+    repository.store.register_card(&CardRecord::new(
+        &keys.identity,
+        &keys.channel.0,
+        std::time::SystemTime::now(),
+    ))?;
+    Ok(())
+}
+
+/// The card in a reader: the real pcscd (vpcd), or in-process.
+enum Plugged {
+    Pcsc {
+        transport: PcscTransport,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        worker: Option<std::thread::JoinHandle<()>>,
+    },
+    InProcess(InProcessTransport<VirtualCard>),
+}
+
+impl Plugged {
+    fn transport(&mut self) -> &mut dyn Transport {
+        match self {
+            Plugged::Pcsc { transport, .. } => transport,
+            Plugged::InProcess(transport) => transport,
+        }
+    }
+
+    fn unplug(&mut self) {
+        if let Plugged::Pcsc { stop, worker, .. } = self {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(worker) = worker.take() {
+                let _ = worker.join();
+            }
+        }
     }
 }
 
-/// The holder's DID document: one Ed25519 Multikey for authentication and assertion, and a
-/// service entry pointing at the (future) repository endpoint.
-fn holder_document(holder_did: &str, holder: &LocalKey) -> anyhow::Result<Value> {
-    let did: did_methods::Did = holder_did.parse()?;
-    let key = did_methods::PublicKey::from_multibase(&holder.public_key().to_multibase())?;
-    let document = did_methods::DocumentBuilder::new(did)
-        .verification_method("key-1", key)
-        .authentication("key-1")
-        .assertion_method("key-1")
-        .build()?;
-    Ok(serde_json::to_value(&document)?)
+async fn plug_in(card_path: &Path, in_process: bool) -> anyhow::Result<Plugged> {
+    let vpcd_reachable = !in_process
+        && std::net::TcpStream::connect_timeout(
+            &vpcd::DEFAULT_VPCD_ADDR.parse()?,
+            Duration::from_millis(300),
+        )
+        .is_ok();
+    if vpcd_reachable {
+        let mut card = VirtualCard::open(card_path)?;
+        let options = vpcd::Options::default();
+        let stop = options.stop.clone();
+        let worker = std::thread::spawn(move || {
+            let _ = vpcd::serve(&mut card, vpcd::DEFAULT_VPCD_ADDR, &options, |_| {});
+        });
+        // pcscd polls vpcd about every 400 ms: wait until the reader shows the card.
+        for _ in 0..100 {
+            if let Ok(transport) = PcscTransport::connect(Some(READER)) {
+                println!("3. card        in the real pcscd, reader \"{READER}\" (vpcd)");
+                return Ok(Plugged::Pcsc {
+                    transport,
+                    stop,
+                    worker: Some(worker),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = worker.join();
+        println!("   (vpcd answered but pcscd never showed the card; falling back)");
+    }
+    println!(
+        "3. card        in-process (no pcscd with vpcd reachable here; scripts/demo runs the demo \
+         inside a pcscd namespace as root)"
+    );
+    Ok(Plugged::InProcess(InProcessTransport::new(VirtualCard::open(
+        card_path,
+    )?)))
 }
 
-fn qualification_credential(issuer_did: &str, holder_did: &str) -> Value {
+/// A wrong challenge and a tampered presentation, checked as a verifier would.
+async fn refusals(presentation: &Value, challenge: &str, domain: &str) -> anyhow::Result<()> {
+    let resolver = DidMethodsResolver::with_defaults(true);
+    let verify = |input: Input, challenge: String| {
+        let resolver = resolver.clone();
+        let domain = domain.to_owned();
+        async move {
+            vc_schemas::Verifier {
+                resolver: &resolver,
+                jsonld: vc_schemas::shared_jsonld(),
+            }
+            .verify(
+                &input,
+                &VerifyOptions {
+                    challenge: Some(challenge),
+                    domain: Some(domain),
+                    now: chrono::Utc::now(),
+                },
+            )
+            .await
+        }
+    };
+    let verdict = verify(Input::Json(presentation.clone()), "another-challenge".into()).await?;
+    println!(
+        "   the presentation replayed to another challenge → {}",
+        if verdict.valid { "ACCEPTED" } else { "refused" }
+    );
+    let mut tampered = presentation.clone();
+    tampered["verifiableCredential"][0]["credentialSubject"]["qualification"]["licenseNumber"] =
+        json!("RN-000000");
+    let tampered_verdict = verify(Input::Json(tampered), challenge.to_owned()).await?;
+    println!(
+        "   a tampered presentation → {}",
+        if tampered_verdict.valid { "ACCEPTED" } else { "refused" }
+    );
+    if verdict.valid || tampered_verdict.valid {
+        bail!("a refusal did not happen");
+    }
+    Ok(())
+}
+
+fn qualification_credential(holder: &str) -> Value {
     json!({
-        "@context": ["https://www.w3.org/ns/credentials/v2", vc_schemas::jsonld::KURA_CONTEXT_V1],
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/kura/contexts/v1"],
         "type": ["VerifiableCredential", "QualificationCredential"],
-        "issuer": issuer_did,
+        "validUntil": "2031-03-31T23:59:59Z",
         "credentialSubject": {
-            "id": holder_did,
+            "id": holder,
             "qualification": {
                 "type": "ProfessionalLicense",
                 "qualificationName": "Registered Nurse",
-                "licenseNumber": "RN-2026-004217",
+                "licenseNumber": "RN-123456",
                 "issuingAuthority": "Ministry of Health, Labour and Welfare",
                 "jurisdiction": "JP"
             }
         },
-        "credentialSchema": { "id": schema::QUALIFICATION, "type": "JsonSchema" }
+        "credentialSchema": {
+            "id": vc_schemas::schema::QUALIFICATION,
+            "type": "JsonSchema"
+        }
     })
-}
-
-/// Serves one DID document at `/holder/did.json` until the task is aborted.
-async fn serve_did_document(listener: tokio::net::TcpListener, document: Value) {
-    use warp::Filter as _;
-    let route = warp::path!("holder" / "did.json")
-        .and(warp::get())
-        .map(move || warp::reply::json(&document));
-    warp::serve(route).incoming(listener).run().await;
-}
-
-fn save(dir: &Path, stem: &str, secured: &Secured) -> anyhow::Result<()> {
-    let path = match secured {
-        Secured::Json(_) => dir.join(format!("{stem}.json")),
-        Secured::Jwt(_) => dir.join(format!("{stem}.jwt")),
-    };
-    std::fs::write(&path, secured.to_text())
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(value)?)
-        .with_context(|| format!("cannot write {}", path.display()))
 }
