@@ -26,7 +26,10 @@ fn demo_runs_end_to_end_and_every_check_behaves() {
         "an impostor's finger on the card → refused",
         "chain verified: 12 entries",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
     assert_eq!(stdout.matches("→ valid").count(), 2, "{stdout}");
     assert_eq!(stdout.matches("→ refused").count(), 3, "{stdout}");

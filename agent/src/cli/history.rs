@@ -12,7 +12,8 @@ use kura_agent::{Error, Store};
 /// Print the history log; with `--verify`, check the hash chain too.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The repository's data directory.
+    /// The repository's data directory (from `kura init`; its `store/` is read), or a bare
+    /// store directory.
     #[arg(long, env = "KURA_DATA")]
     data: PathBuf,
     /// Check the hash chain: exit 1 and name the first broken entry if it does not verify.
@@ -34,8 +35,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.data.is_dir() {
         anyhow::bail!("{} is not a kura data directory", args.data.display());
     }
-    let store = Store::open(&args.data)
-        .with_context(|| format!("opening the store in {}", args.data.display()))?;
+    let store_dir = if args.data.join("config.json").is_file() {
+        args.data.join("store")
+    } else {
+        args.data.clone()
+    };
+    let store = Store::open(&store_dir)
+        .with_context(|| format!("opening the store in {}", store_dir.display()))?;
     for entry in store.history(args.from, args.limit)? {
         if args.json {
             println!("{}", entry.to_json());

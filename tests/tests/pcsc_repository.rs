@@ -1,0 +1,356 @@
+//! FIG. 7 + 8 and FIG. 7 + 9 end to end through every real part: `kura serve` on 127.0.0.1
+//! (real sled on disk), the virtual card behind the real pcscd + vpcd (`scripts/pcsc-up`), and
+//! the terminal, both as the `kura terminal` CLI and as the library flow with a relay that
+//! misbehaves (alters an APDU, or loses the card mid-flow).
+//!
+//! Needs root and the Debian packages (the scripts install them); skips loudly without them
+//! outside CI. Runs in nextest's serial `pcsc-stack` group (one pcscd per host).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use card_bridge::terminal::api::Format;
+use card_bridge::terminal::flow::{ReadOptions, Terminal};
+use card_bridge::transport::{PcscTransport, Transport};
+use card_bridge::vcard::{set_finger, Finger};
+use kura_tests::{e2e_required, kura_bin, skip_unless_available, workspace_root};
+
+const READER: &str = "Virtual PCD 00 00";
+
+fn stack_available() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
+    root && Path::new("/usr/sbin/pcscd").exists()
+        && Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists()
+}
+
+/// A repository served by `kura serve`, a personalised card in the real pcscd, two terminal keys.
+struct World {
+    dir: tempfile::TempDir,
+    port: u16,
+    server: Option<Child>,
+}
+
+impl World {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn kura(&self, args: &[&str]) -> Output {
+        Command::new(kura_bin())
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("kura runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> Output {
+        let out = self.kura(args);
+        assert!(
+            out.status.success(),
+            "kura {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn script(&self, name: &str, args: &[&str]) -> Output {
+        Command::new(workspace_root().join("scripts").join(name))
+            .args(args)
+            .env("KURA_RUN_DIR", self.path("run"))
+            .output()
+            .expect("scripts run")
+    }
+
+    fn up() -> Option<World> {
+        if !stack_available()
+            && !skip_unless_available(e2e_required(), "root + pcscd + vsmartcard-vpcd")
+        {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut world = World {
+            dir,
+            port,
+            server: None,
+        };
+        let did = format!("did:web:127.0.0.1%3A{port}");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        world.ok(&[
+            "init",
+            "--data",
+            "repo",
+            "--did",
+            &did,
+            "--endpoint",
+            &endpoint,
+        ]);
+        world.ok(&[
+            "card",
+            "new",
+            "--state",
+            "card.json",
+            "--seed",
+            "21",
+            "--dev-personalise",
+            "--repository",
+            "repo",
+        ]);
+        for key in ["issuer.key", "verifier.key"] {
+            world.ok(&["did", "create", "--method", "key", "--out", key]);
+        }
+        std::fs::write(world.path("licence.json"), licence(&did).to_string()).expect("write");
+        let kura = kura_bin();
+        let card = world.path("card.json");
+        let out = world.script(
+            "pcsc-up",
+            &[
+                "--state",
+                card.to_str().expect("utf-8"),
+                "--kura",
+                kura.to_str().expect("utf-8"),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pcsc-up failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        world.start_server();
+        Some(world)
+    }
+
+    fn start_server(&mut self) {
+        let child = Command::new(kura_bin())
+            .args(["serve", "--data", "repo", "--allow-http", "--listen"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("kura serve starts");
+        self.server = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "kura serve did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop_server(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    fn finger(&self, finger: Finger) {
+        set_finger(&self.path("card.json"), finger).expect("finger file");
+    }
+
+    fn terminal(&self, args: &[&str]) -> Output {
+        let mut all = vec!["terminal"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--reader", READER, "--allow-http"]);
+        self.kura(&all)
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.stop_server();
+        let _ = self.script("pcsc-down", &[]);
+    }
+}
+
+fn licence(holder: &str) -> serde_json::Value {
+    serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/kura/contexts/v1"],
+        "id": "urn:kura:e2e:licence-1",
+        "type": ["VerifiableCredential", "QualificationCredential"],
+        "validUntil": "2035-01-01T00:00:00Z",
+        "credentialSubject": {"id": holder, "qualification": {
+            "type": "ProfessionalLicense", "qualificationName": "Registered Nurse",
+            "licenseNumber": "RN-123456", "issuingAuthority": "Ministry of Health, Labour and Welfare",
+            "jurisdiction": "JP"}},
+        "credentialSchema": {"id": "https://w3id.org/kura/schemas/v1/qualification-credential.json",
+                             "type": "JsonSchema"}
+    })
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A relay that does something to the card traffic.
+struct Relay {
+    inner: PcscTransport,
+    seen: usize,
+    act: Box<dyn FnMut(usize, &mut Vec<u8>) -> bool>,
+}
+
+impl Transport for Relay {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, card_bridge::Error> {
+        self.seen += 1;
+        let mut command = command.to_vec();
+        if !(self.act)(self.seen, &mut command) {
+            // The card went away before this APDU.
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        self.inner.transmit(&command)
+    }
+}
+
+fn read_through(relay: &mut Relay, world: &World) -> Result<(), card_bridge::Error> {
+    let key = vc_schemas::read_key_file(&world.path("verifier.key")).expect("key");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        Terminal::new(relay, &key, reqwest::Client::new())
+            .allow_http(true)
+            .read(
+                ReadOptions {
+                    types: vec!["QualificationCredential".into()],
+                    ids: vec![],
+                    challenge: "c-e2e".into(),
+                    domain: "counter.example".into(),
+                    format: Format::Di,
+                },
+                &mut |_| {},
+            )
+            .await
+            .map(|_| ())
+    })
+}
+
+#[test]
+fn pcsc_full_write_and_read_and_their_failures() {
+    let Some(mut world) = World::up() else {
+        return;
+    };
+    world.finger(Finger::Genuine { seed: None });
+
+    // FIG. 7 + 9 through the CLI.
+    let out = world.terminal(&[
+        "write",
+        "--key",
+        "issuer.key",
+        "--credential",
+        "licence.json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let log = text(&out);
+    for step in [
+        "ST31-33", "ST34-35", "ST38-39", "ST42-46", "ST73-76", "ST77", "ST78", "ST79-83",
+    ] {
+        assert!(log.contains(step), "{step} missing:\n{log}");
+    }
+
+    // FIG. 7 + 8 in both formats; the terminal verifies (ST65) before writing the file.
+    for format in ["di", "jwt"] {
+        let out_file = format!("vp.{format}");
+        let out = world.terminal(&[
+            "read",
+            "--key",
+            "verifier.key",
+            "--type",
+            "QualificationCredential",
+            "--format",
+            format,
+            "--challenge",
+            "c-1",
+            "--domain",
+            "counter.example",
+            "--out",
+            &out_file,
+        ]);
+        assert!(out.status.success(), "{format}: {}", text(&out));
+        assert!(text(&out).contains("ST65"), "{}", text(&out));
+        let written = std::fs::read_to_string(world.path(&out_file)).expect("presentation");
+        assert!(
+            written.contains("urn:kura:e2e:licence-1") || format == "jwt",
+            "{written}"
+        );
+    }
+
+    // A failed fingerprint: the card refuses, nothing reaches the repository.
+    world.finger(Finger::Impostor { seed: Some(3) });
+    let out = world.terminal(&[
+        "read",
+        "--key",
+        "verifier.key",
+        "--type",
+        "QualificationCredential",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("fingerprint did not match"),
+        "{}",
+        text(&out)
+    );
+    world.finger(Finger::Genuine { seed: None });
+
+    // A relay that alters the first ENVELOPE (INS C2): the card refuses it (6988), the
+    // repository refuses the card's answer, and the read fails.
+    let mut relay = Relay {
+        inner: PcscTransport::connect(Some(READER)).expect("reader"),
+        seen: 0,
+        act: Box::new(|_, command| {
+            if command.get(1) == Some(&0xC2) && command.len() > 12 {
+                let at = command.len() - 3;
+                command[at] ^= 0x01;
+            }
+            true
+        }),
+    };
+    let error = read_through(&mut relay, &world).expect_err("an altered APDU must fail");
+    assert!(error.to_string().contains("ST"), "{error}");
+
+    // The card pulled out mid-flow (after the channel opened): a clear error naming the step.
+    let run = world.path("run");
+    let mut relay = Relay {
+        inner: PcscTransport::connect(Some(READER)).expect("reader"),
+        seen: 0,
+        act: Box::new(move |seen, _| {
+            if seen == 5 {
+                let status = Command::new(workspace_root().join("scripts/pcsc-down"))
+                    .arg("--card-only")
+                    .env("KURA_RUN_DIR", &run)
+                    .status()
+                    .expect("pcsc-down");
+                assert!(status.success());
+                return false;
+            }
+            true
+        }),
+    };
+    let error = read_through(&mut relay, &world).expect_err("a pulled card must fail");
+    let message = error.to_string();
+    assert!(
+        message.contains("card removed") || message.contains("no card"),
+        "{message}"
+    );
+    assert!(message.contains("ST"), "{message}");
+
+    // The store holds exactly the one credential, and the history chain verifies.
+    world.stop_server();
+    let out = world.ok(&["history", "--data", "repo", "--verify"]);
+    let log = text(&out);
+    assert!(log.contains("history verified"), "{log}");
+    assert_eq!(log.matches(" write ").count(), 1, "{log}");
+    assert_eq!(log.matches(" read ").count(), 2, "{log}");
+}
