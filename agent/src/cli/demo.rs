@@ -18,11 +18,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use card_bridge::card::{CardState, DevPersonalisation, Template};
 use card_bridge::terminal::api::Format;
 use card_bridge::terminal::flow::{ReadOptions, Step, Terminal, WriteOptions};
 use card_bridge::transport::{InProcessTransport, PcscTransport, Transport};
 use card_bridge::vcard::{set_finger, vpcd, Finger, VirtualCard};
-use card_bridge::card::{CardState, DevPersonalisation, Template};
 use kura_agent::repository::{DidChoice, Repository};
 use kura_agent::server::{self, AppState, Options};
 use kura_agent::store::CardRecord;
@@ -69,14 +69,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(format!("http://{address}")),
         &mut OsRng,
     )?;
-    println!("1. repository  {did}  (data {})", dir.join("repository").display());
+    println!(
+        "1. repository  {did}  (data {})",
+        dir.join("repository").display()
+    );
     let issuer = demo_key(&dir.join("issuer.key.json"))?;
     let verifier = demo_key(&dir.join("verifier.key.json"))?;
     println!("   issuer      {}", issuer.did());
     println!("   verifier    {}", verifier.did());
     let card_path = dir.join("card.json");
     personalise_card(&card_path, &repository)?;
-    println!("   card        {} (development personalisation, registered)", card_path.display());
+    println!(
+        "   card        {} (development personalisation, registered)",
+        card_path.display()
+    );
 
     // 2. The repository on loopback.
     let options = Options {
@@ -140,10 +146,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             "   verify {name:<3} presentation by {} signed with {} → {}",
             outcome.holder,
             outcome.key_id,
-            if outcome.verdict.valid { "valid" } else { "INVALID" }
+            if outcome.verdict.valid {
+                "valid"
+            } else {
+                "INVALID"
+            }
         );
         if !outcome.verdict.valid {
-            bail!("the {name} presentation did not verify: {:?}", outcome.verdict.errors);
+            bail!(
+                "the {name} presentation did not verify: {:?}",
+                outcome.verdict.errors
+            );
         }
         presentations.push(outcome.presentation);
     }
@@ -172,7 +185,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     set_finger(&card_path, Finger::Genuine { seed: None })?;
 
     // 7. The history.
-    println!("7. history (kura history --data {})", dir.join("repository").display());
+    println!(
+        "7. history (kura history --data {})",
+        dir.join("repository").display()
+    );
     let store = &app.repository.store;
     for entry in store.history(1, 1000)? {
         println!(
@@ -293,9 +309,9 @@ async fn plug_in(card_path: &Path, in_process: bool) -> anyhow::Result<Plugged> 
         "3. card        in-process (no pcscd with vpcd reachable here; scripts/demo runs the demo \
          inside a pcscd namespace as root)"
     );
-    Ok(Plugged::InProcess(InProcessTransport::new(VirtualCard::open(
-        card_path,
-    )?)))
+    Ok(Plugged::InProcess(InProcessTransport::new(
+        VirtualCard::open(card_path)?,
+    )))
 }
 
 /// A wrong challenge and a tampered presentation, checked as a verifier would.
@@ -320,7 +336,11 @@ async fn refusals(presentation: &Value, challenge: &str, domain: &str) -> anyhow
             .await
         }
     };
-    let verdict = verify(Input::Json(presentation.clone()), "another-challenge".into()).await?;
+    let verdict = verify(
+        Input::Json(presentation.clone()),
+        "another-challenge".into(),
+    )
+    .await?;
     println!(
         "   the presentation replayed to another challenge → {}",
         if verdict.valid { "ACCEPTED" } else { "refused" }
@@ -331,7 +351,11 @@ async fn refusals(presentation: &Value, challenge: &str, domain: &str) -> anyhow
     let tampered_verdict = verify(Input::Json(tampered), challenge.to_owned()).await?;
     println!(
         "   a tampered presentation → {}",
-        if tampered_verdict.valid { "ACCEPTED" } else { "refused" }
+        if tampered_verdict.valid {
+            "ACCEPTED"
+        } else {
+            "refused"
+        }
     );
     if verdict.valid || tampered_verdict.valid {
         bail!("a refusal did not happen");
