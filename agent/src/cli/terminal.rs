@@ -189,14 +189,17 @@ fn print_step(step: Step) {
 }
 
 /// A failed step, with what the person at the terminal can do about the usual ones.
-fn explain(error: card_bridge::Error) -> anyhow::Error {
+fn explain(error: card_bridge::Error, allow_http: bool) -> anyhow::Error {
     let hint = match &error {
-        card_bridge::Error::Flow { step, .. } if step.starts_with("ST31") => {
-            "\nhint: the holder's finger must lie on the card's sensor (virtual card: \
+        card_bridge::Error::Flow { step, reason }
+            if step == "ST31-33" && !reason.contains("blocked") =>
+        {
+            "\nhint: the holder's own finger must lie on the card's sensor (virtual card: \
              kura card finger --state CARD genuine)"
         }
-        card_bridge::Error::Flow { step, reason } if step == "ST35" && reason.contains("http") => {
-            "\nhint: a repository on loopback without TLS needs --allow-http"
+        card_bridge::Error::Flow { step, .. } if step == "ST35" && !allow_http => {
+            "\nhint: a did:web on an IP address or a repository without TLS (loopback tests, the \
+             demo) needs --allow-http"
         }
         _ => "",
     };
@@ -230,7 +233,7 @@ async fn read(args: ReadArgs) -> anyhow::Result<ExitCode> {
             eprintln!("refused: {error}");
             return Ok(ExitCode::from(1));
         }
-        Err(error) => return Err(explain(error)),
+        Err(error) => return Err(explain(error, args.common.allow_http)),
     };
     let text = outcome.presentation_text();
     match &args.out {
@@ -270,7 +273,7 @@ async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
         .write(options, &mut print_step)
         .await;
     let _ = transport.disconnect();
-    let outcome = outcome.map_err(explain)?;
+    let outcome = outcome.map_err(|error| explain(error, args.common.allow_http))?;
     let summary = serde_json::json!({
         "id": outcome.result.id,
         "history_seq": outcome.result.history_seq,

@@ -212,7 +212,11 @@ pub(super) fn describe_request(options: &ReadOptions) -> String {
     if !options.ids.is_empty() {
         parts.push(format!("id {}", options.ids.join(" or ")));
     }
-    format!("{} as {:?}", parts.join(", "), options.format)
+    let format = match options.format {
+        api::Format::Di => "a Data Integrity presentation",
+        api::Format::Jwt => "a VP-JWT",
+    };
+    format!("{} as {format}", parts.join(", "))
 }
 
 pub(super) fn unexpected(step: &str, next: &Next, wanted: &str) -> Error {
