@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Usage: node batch.mjs [--context URL=FILE]... < JOBS.json
+// Usage: node batch.mjs [--context URL=FILE]... [--did-document FILE]... < JOBS.json
 // Runs many verify/tamper steps in one process (Node's start-up, loading the
 // whole @digitalbazaar/vc stack, costs seconds on a busy machine). JOBS is a
 // JSON array, run in order:
@@ -11,7 +11,7 @@
 // job list, else 0.
 import {readFile, writeFile} from 'node:fs/promises';
 import {parseArgs} from 'node:util';
-import {forbidNetwork, registerContextFiles} from './lib/offline.mjs';
+import {forbidNetwork, registerContextFiles, registerDidDocuments} from './lib/offline.mjs';
 import {InputError, verifyText} from './lib/verify.mjs';
 import {tamperText} from './lib/tamper.mjs';
 
@@ -43,8 +43,12 @@ async function runJob(job) {
 }
 
 async function main() {
-  const {values} = parseArgs({options: {context: {type: 'string', multiple: true}}});
+  const {values} = parseArgs({options: {
+    context: {type: 'string', multiple: true},
+    'did-document': {type: 'string', multiple: true}
+  }});
   await registerContextFiles(values.context);
+  await registerDidDocuments(values['did-document']);
   const chunks = [];
   for await (const chunk of process.stdin) {
     chunks.push(chunk);

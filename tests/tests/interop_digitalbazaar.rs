@@ -110,6 +110,8 @@ impl<'a> Expect<'a> {
 struct PeerBatch {
     jobs: Vec<Value>,
     expected: Vec<(String, Option<bool>)>,
+    /// DID documents the peer resolves offline (a did:web holder's saved document).
+    did_documents: Vec<PathBuf>,
 }
 
 impl PeerBatch {
@@ -137,9 +139,14 @@ impl PeerBatch {
     /// Runs every step in one Node process and checks each outcome.
     fn run(self) {
         let context = kura_context_arg();
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .current_dir(interop_dir())
-            .args(["batch.mjs", "--context", &context])
+            .args(["batch.mjs", "--context", &context]);
+        for document in &self.did_documents {
+            command.arg("--did-document").arg(document);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -561,4 +568,51 @@ fn peer_output_verifies_in_kura_and_tampering_fails_on_both_sides() {
             assert_kura_verdict(copy, expect, false, "tampered by the peer");
         }
     }
+}
+
+/// Card-signed presentations from the repository (FIG. 8, as `kura demo` makes them: a did:web
+/// holder, a card presentation key published in its DID document) verify in the peer, with the
+/// holder's document loaded offline; a tampered one and a wrong challenge do not.
+#[test]
+fn peer_verifies_card_signed_presentations_from_the_repository() {
+    if !peer_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = kura(&["demo", "--in-process", "--dir", path_str(dir.path())]);
+    assert_eq!(
+        run.code, 0,
+        "kura demo failed: {}\n{}",
+        run.stdout, run.stderr
+    );
+    let mut batch = PeerBatch {
+        did_documents: vec![dir.path().join("holder.did.json")],
+        ..PeerBatch::default()
+    };
+    let expect = Expect {
+        challenge: Some("kura-demo-challenge-0001"),
+        domain: Some("counter.example"),
+    };
+    let wrong = Expect {
+        challenge: Some("another-challenge"),
+        domain: Some("counter.example"),
+    };
+    for name in ["presentation.di.json", "presentation.jwt.jwt"] {
+        let file = dir.path().join(name);
+        batch.verify(&file, expect, true, "card-signed presentation");
+        batch.verify(
+            &file,
+            wrong,
+            false,
+            "card-signed presentation, wrong challenge",
+        );
+        let tampered = batch.tamper(&file, "subject");
+        batch.verify(
+            &tampered,
+            expect,
+            false,
+            "tampered card-signed presentation",
+        );
+    }
+    batch.run();
 }

@@ -206,6 +206,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let summary = store.verify_chain()?;
     println!("   chain verified: {} entries", summary.entries);
+    // The holder's DID document as served now (with the card keys), for offline verifiers.
+    let document = app.repository.did_document()?;
+    std::fs::write(dir.join("holder.did.json"), document.to_json_bytes())?;
     plugged.unplug();
     server.abort();
     println!("kura demo: done");

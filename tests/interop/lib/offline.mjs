@@ -52,6 +52,22 @@ export async function registerContextFiles(specs = []) {
   }
 }
 
+// DID documents given as files (a did:web holder's document, saved where it was served), by
+// their `id`: the peer resolves did:web from these and never over HTTP.
+const DID_DOCUMENTS = new Map();
+
+/** Adds DID documents from local JSON files (`--did-document FILE`). */
+export async function registerDidDocuments(files = []) {
+  const {readFile} = await import('node:fs/promises');
+  for(const file of files) {
+    const document = JSON.parse(await readFile(file, 'utf8'));
+    if(typeof document.id !== 'string' || !document.id.startsWith('did:')) {
+      throw new Error(`${file} is not a DID document (no "id" DID)`);
+    }
+    DID_DOCUMENTS.set(document.id, document);
+  }
+}
+
 /** The contexts this loader serves, for documentation and tests. */
 export function knownContextUrls() {
   return [...CONTEXTS.keys()].sort();
@@ -115,6 +131,17 @@ export async function resolveDid(didUrl) {
       throw new Error(`no verification method "${didUrl}"`);
     }
     return {'@context': doc['@context'], ...vm};
+  }
+  const known = DID_DOCUMENTS.get(did);
+  if(known !== undefined) {
+    if(fragment === undefined) {
+      return known;
+    }
+    const vm = (known.verificationMethod ?? []).find(m => m.id === didUrl);
+    if(!vm) {
+      throw new Error(`no verification method "${didUrl}"`);
+    }
+    return {'@context': known['@context'], ...vm};
   }
   throw new Error(`DID method not resolvable offline: "${didUrl}"`);
 }
