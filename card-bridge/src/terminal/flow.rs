@@ -135,6 +135,9 @@ pub struct WriteOutcome {
 }
 
 /// The terminal of FIG. 7–9: a card reader, the terminal's DID key, and an HTTP client.
+///
+/// Its async methods take `&mut self` even where they only read: a `&Terminal` held across an
+/// await would make the future `Send` only for a `Sync` transport, and cards are not `Sync`.
 pub struct Terminal<'a, T: Transport + ?Sized = dyn Transport> {
     transport: &'a mut T,
     key: &'a dyn Signer,
@@ -149,6 +152,8 @@ struct Session {
     url: String,
     id: String,
     nonce: String,
+    /// The holder whose repository answered.
+    holder: String,
 }
 
 impl Session {
@@ -237,7 +242,7 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
 
     /// ST35: the repository endpoint, from the holder's DID document.
     async fn find_repository(
-        &self,
+        &mut self,
         locator: &Locator,
         on_step: OnStep<'_>,
     ) -> Result<String, Error> {
@@ -280,7 +285,7 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
 
     /// ST36–37: opens a session for this terminal and this card.
     async fn open_session(
-        &self,
+        &mut self,
         endpoint: &str,
         locator: &Locator,
         on_step: OnStep<'_>,
@@ -297,17 +302,6 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
                 "the repository sent a malformed session id",
             ));
         }
-        // The repository must be the card holder's: the terminal signs this holder below, and a
-        // presentation from anyone else would be refused at ST65 anyway.
-        if opened.holder != locator.holder_did {
-            return Err(flow(
-                "ST36-37",
-                format!(
-                    "the repository at {endpoint} keeps {}'s credentials, not the card holder {}'s",
-                    opened.holder, locator.holder_did
-                ),
-            ));
-        }
         on_step(Step::new(
             "ST36-37",
             format!("session {} opened", opened.session),
@@ -316,6 +310,7 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
             url: format!("{url}/{}", opened.session),
             id: opened.session,
             nonce: opened.nonce,
+            holder: opened.holder,
         })
     }
 
@@ -327,6 +322,23 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
         holder: &str,
         on_step: OnStep<'_>,
     ) -> Result<String, Error> {
+        // The repository must be the card holder's: the terminal signs this holder below, and a
+        // presentation from anyone else would be refused at ST65 anyway. Checked here, inside
+        // the session, so that the caller still closes it.
+        if session.holder != holder {
+            return Err(flow(
+                "ST36-37",
+                format!(
+                    "the repository at {} keeps {}'s credentials, not the card holder {holder}'s",
+                    session
+                        .url
+                        .split(api::PREFIX)
+                        .next()
+                        .unwrap_or(&session.url),
+                    session.holder
+                ),
+            ));
+        }
         let terminal = self.key.verification_method().to_owned();
         let message = api::auth_message(&session.id, &session.nonce, holder, &terminal);
         let signature =
@@ -408,13 +420,13 @@ impl<'a, T: Transport + ?Sized> Terminal<'a, T> {
     }
 
     /// Ends the session (best effort: the repository expires it anyway).
-    async fn close(&self, session: &Session) {
+    async fn close(&mut self, session: &Session) {
         let _ = self.http.delete(&session.url).send().await;
     }
 
     /// POSTs `body` as JSON and reads a JSON answer, or the problem body of an error status.
     async fn post<B: Serialize, A: DeserializeOwned>(
-        &self,
+        &mut self,
         step: &str,
         url: &str,
         body: &B,

@@ -110,7 +110,7 @@ impl<T: Transport + ?Sized> Terminal<'_, T> {
     /// ST65: the presentation must verify against the holder's DID document, carry this
     /// verifier's challenge and domain, and be signed by the session's card key.
     async fn verify_presentation(
-        &self,
+        &mut self,
         presentation: &Value,
         holder: &str,
         key_id: &str,

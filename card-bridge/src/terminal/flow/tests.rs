@@ -207,6 +207,7 @@ async fn repository_refusals_carry_its_step_and_detail() {
     let error = outcome.unwrap_err().to_string();
     assert!(error.starts_with("ST36-37: the repository at "), "{error}");
     assert!(error.contains("not the card holder"), "{error}");
+    assert!(rig.fake.state.lock().await.closed, "the session is closed");
 }
 
 #[tokio::test]
@@ -402,4 +403,28 @@ proptest! {
             prop_assert!(endpoint.starts_with("https://") || (allow && endpoint.starts_with("http://")));
         }
     }
+}
+
+fn assert_send<F: Send>(_: &F) {}
+
+/// The load benchmark spawns many terminals: a flow over a `Send` transport must be `Send`.
+#[test]
+fn flows_over_a_send_transport_are_send() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let _guard = runtime.enter();
+    let key = vc_schemas::LocalKey::generate(vc_schemas::Algorithm::Ed25519, &mut rand_core::OsRng);
+    let card = crate::card::InProcessCard::new(
+        crate::card::CardState::new_blank(
+            &mut crate::channel::SeededRng::for_tests("send"),
+            crate::card::Template::from_seed(1),
+        ),
+        Box::new(crate::channel::SeededRng::for_tests("send card")),
+    );
+    let mut transport = InProcessTransport::new(card);
+    let mut terminal = Terminal::new(&mut transport, &key, reqwest::Client::new());
+    let mut on_step = |_: Step| {};
+    let read = terminal.read(read_options(api::Format::Di), &mut on_step);
+    assert_send(&read);
 }
