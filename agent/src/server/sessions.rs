@@ -57,8 +57,15 @@ fn put_back(state: &AppState, session: Session) {
     }
 }
 
+/// Logs an event durably (reads, writes, refusals: ST63, ST81).
 fn log(state: &AppState, event: Event) -> Result<u64, ApiError> {
     Ok(state.repository.store.append_history(&event)?.seq)
+}
+
+/// Logs a bookkeeping event (session opened or closed, card key published) without waiting for
+/// the disk; the next durable entry carries it.
+fn log_lazy(state: &AppState, event: Event) -> Result<u64, ApiError> {
+    Ok(state.repository.store.append_history_lazy(&event)?.seq)
 }
 
 fn terminal_event(session: &Session, kind: EventKind, outcome: Outcome) -> Event {
@@ -140,7 +147,7 @@ fn registered(record: &crate::store::CardRecord) -> Result<RegisteredCard, ApiEr
 pub fn close(state: &Arc<AppState>, id: &str) -> Reply {
     let session = take(state, id)?;
     if session.state_name() != "ExpectAuth" {
-        log(
+        log_lazy(
             state,
             terminal_event(&session, EventKind::SessionEnded, Outcome::Success)
                 .with_reason("closed by the terminal"),
@@ -183,7 +190,7 @@ pub async fn authenticate(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply
                     .repository
                     .store
                     .note_terminal(session.terminal_did(), now())?;
-                log(
+                log_lazy(
                     state,
                     terminal_event(session, EventKind::SessionOpened, Outcome::Success),
                 )?;
@@ -230,9 +237,9 @@ pub async fn card(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply {
                     key.public_key.to_multibase(),
                     now(),
                 );
-                state.repository.store.put_card_key(&record)?;
+                state.repository.store.put_card_key_lazy(&record)?;
                 state.document_changed();
-                log(
+                log_lazy(
                     state,
                     terminal_event(session, EventKind::CardKeyPublished, Outcome::Success)
                         .with_reason(key.key_id.clone()),

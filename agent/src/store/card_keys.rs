@@ -65,6 +65,15 @@ impl Store {
     /// Stores a new card key and flushes: the key is on disk before the terminal learns its id
     /// (ST46 before ST47), so a presentation never names a key the repository could forget.
     pub fn put_card_key(&self, record: &CardKeyRecord) -> Result<()> {
+        self.put_card_key_lazy(record)?;
+        self.flush()
+    }
+
+    /// Stores a new card key without waiting for the disk. The session machine uses this: the
+    /// first thing signed with a session's key leaves only at ST64, after the read's history
+    /// entry was flushed (ST63), and that flush carries the key with it (sled persists in
+    /// order), so no presentation can name a key the repository could forget.
+    pub fn put_card_key_lazy(&self, record: &CardKeyRecord) -> Result<()> {
         check_name("card key id", &record.key_id)?;
         let encoded = codec::encode(TREE, record)?;
         let previous = self
@@ -78,7 +87,7 @@ impl Store {
                 id: record.key_id.clone(),
             });
         }
-        self.flush()
+        Ok(())
     }
 
     /// The card key with this id, if any.

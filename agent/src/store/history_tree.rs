@@ -63,6 +63,17 @@ impl Store {
         Ok(entry)
     }
 
+    /// Appends an event without waiting for the disk: for bookkeeping entries (a session opened,
+    /// a card key published, a session closed) that no answer depends on. The next flushed
+    /// append (every read, write and refusal) or sled's own periodic flush puts it on disk;
+    /// the chain stays whole either way, because sled keeps the log's order.
+    pub fn append_history_lazy(&self, event: &Event) -> Result<HistoryEntry> {
+        let inner = &self.inner;
+        (&inner.history, &inner.meta)
+            .transaction(|(history, meta)| append_in(history, meta, event))
+            .map_err(transaction_error)
+    }
+
     /// The chain's head (`None` while the log is empty).
     pub fn history_head(&self) -> Result<Option<Head>> {
         self.inner

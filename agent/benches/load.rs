@@ -1,0 +1,351 @@
+//! Load benchmark of the repository (issue 4): many concurrent terminals, each with its own
+//! in-process card, run full FIG. 7 + 8 reads against one `kura serve` process on 127.0.0.1.
+//!
+//!   cargo build --release -p kura-agent --bin kura
+//!   cargo bench -p kura-agent --bench load            # or: scripts/bench-load
+//!
+//! Environment: KURA_LOAD_SECONDS (default 5) per measurement, KURA_LOAD_LEVELS (default
+//! "1,16,64") concurrent terminals, KURA_BIN (default: the `kura` next to this bench's
+//! target directory).
+//!
+//! A read here is the repository's whole FIG. 7 + 8 for a new session: open (ST36–37), the
+//! terminal's signature over the nonce (ST40–41), the channel handshake (ST38–39) and key
+//! generation (ST42–46) relayed to the card, the read (ST51–57), the card's signature and token
+//! (ST58–60), the token and the released presentation (ST61–64), and closing the session:
+//! 8 HTTP requests. The terminals do not verify the presentations (ST65): that is the
+//! verifier's CPU, and it would share the two cores with the repository under test.
+//!
+//! It prints, per format and level: reads/s, p50 and p99 latency, and the repository process's
+//! CPU time per read (utime + stime from /proc, so the terminals' CPU is not counted).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use card_bridge::card::{CardState, DevPersonalisation, FingerSample, InProcessCard, Template};
+use card_bridge::host;
+use card_bridge::terminal::api::{self, Next};
+use card_bridge::transport::{InProcessTransport, Transport};
+use kura_agent::repository::{DidChoice, Repository};
+use kura_agent::store::{CardRecord, CredentialRecord};
+use rand_core::OsRng;
+use serde_json::{json, Value};
+use vc_schemas::{Algorithm, LocalKey, Signer as _};
+
+type Card = InProcessTransport<InProcessCard>;
+
+struct Terminal {
+    http: reqwest::Client,
+    base: String,
+    holder: String,
+    key: LocalKey,
+    card: Card,
+    identity_key: String,
+}
+
+async fn post(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let response = http
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await?;
+    let status = response.status();
+    let value: Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "{path}: {status} {value}");
+    Ok(value)
+}
+
+impl Terminal {
+    fn relay(&mut self, next: &Value) -> anyhow::Result<Vec<u8>> {
+        let next: Next = serde_json::from_value(next.clone())?;
+        let Next::Relay { apdu, .. } = next else {
+            anyhow::bail!("expected a relay, got {next:?}");
+        };
+        Ok(self.card.transmit(&hex::decode(apdu)?)?)
+    }
+
+    /// One full FIG. 7 + 8 read in a new session.
+    async fn read(&mut self, format: &str) -> anyhow::Result<()> {
+        let (http, base) = (self.http.clone(), self.base.clone());
+        host::ok_data(&self.card.transmit(&host::select())?)?;
+        host::ok_data(&self.card.transmit(&host::verify_finger())?)?;
+        let opened = post(
+            &http,
+            &base,
+            "/v1/sessions",
+            json!({"terminal": self.key.verification_method(), "card": self.identity_key}),
+        )
+        .await?;
+        let session = opened["session"].as_str().unwrap_or_default().to_owned();
+        let nonce = opened["nonce"].as_str().unwrap_or_default();
+        let message = api::auth_message(
+            &session,
+            nonce,
+            &self.holder,
+            self.key.verification_method(),
+        );
+        let signature = URL_SAFE_NO_PAD.encode(self.key.sign(&message).await?);
+        let route = format!("/v1/sessions/{session}");
+        let mut next = post(
+            &http,
+            &base,
+            &format!("{route}/auth"),
+            json!({ "signature": signature }),
+        )
+        .await?;
+        for _ in 0..2 {
+            let answer = self.relay(&next)?;
+            next = post(
+                &http,
+                &base,
+                &format!("{route}/card"),
+                json!({"response": hex::encode(answer)}),
+            )
+            .await?;
+        }
+        anyhow::ensure!(next["next"] == "ready", "{next}");
+        let next = post(&http, &base,
+                &format!("{route}/read"),
+                json!({"types": ["QualificationCredential"], "challenge": "load", "domain": "bench.example", "format": format}),
+            )
+            .await?;
+        let answer = self.relay(&next)?;
+        let next = post(
+            &http,
+            &base,
+            &format!("{route}/card"),
+            json!({"response": hex::encode(answer)}),
+        )
+        .await?;
+        anyhow::ensure!(next["next"] == "release_token", "{next}");
+        let token = host::parse_released_token(&self.card.transmit(&host::release_token())?)?;
+        let read = post(
+            &http,
+            &base,
+            &format!("{route}/token"),
+            json!({"token": hex::encode(token)}),
+        )
+        .await?;
+        anyhow::ensure!(read["presentation"].is_object() || read["presentation"].is_string());
+        http.delete(format!("{base}{route}")).send().await?;
+        Ok(())
+    }
+}
+
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of proc(5) (utime, stime) are at 11 and 12 after the command name.
+    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+}
+
+fn kura_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("KURA_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/load-… → target/<profile>/kura
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("kura"))
+        .unwrap_or_else(|| PathBuf::from("kura"))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let seconds: f64 = std::env::var("KURA_LOAD_SECONDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(5.0);
+    let levels: Vec<usize> = std::env::var("KURA_LOAD_LEVELS")
+        .unwrap_or_else(|_| "1,16,64".into())
+        .split(',')
+        .filter_map(|level| level.trim().parse().ok())
+        .collect();
+    let most = levels.iter().copied().max().unwrap_or(1);
+    let dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let did = format!("did:web:127.0.0.1%3A{port}");
+    let base = format!("http://127.0.0.1:{port}");
+    let repository = Repository::init(
+        &dir.path().join("repo"),
+        DidChoice::Web(did.clone()),
+        Some(base.clone()),
+        &mut OsRng,
+    )?;
+
+    // One stored credential to present, issued by a did:key issuer.
+    let issuer = LocalKey::generate(Algorithm::Ed25519, &mut OsRng);
+    let vm = vc_schemas::did::did_key_verification_method(&issuer.public_key());
+    let issuer = issuer.with_verification_method(vm);
+    let credential = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/kura/contexts/v1"],
+        "id": "urn:kura:load:1",
+        "type": ["VerifiableCredential", "QualificationCredential"],
+        "credentialSubject": {"id": did, "qualification": {"type": "ProfessionalLicense",
+            "qualificationName": "Registered Nurse", "licenseNumber": "RN-1",
+            "issuingAuthority": "MHLW", "jurisdiction": "JP"}},
+        "credentialSchema": {"id": vc_schemas::schema::QUALIFICATION, "type": "JsonSchema"}
+    });
+    let issued = vc_schemas::issue_credential(
+        credential,
+        &issuer,
+        vc_schemas::ProofFormat::DataIntegrity,
+        chrono::Utc::now(),
+        vc_schemas::shared_jsonld(),
+    )
+    .await?;
+    repository
+        .store
+        .put_credential(&CredentialRecord::from_json(
+            "urn:kura:load:1",
+            issued.to_text(),
+            std::time::SystemTime::now(),
+        )?)?;
+
+    // One card and one terminal key per concurrent terminal.
+    let mut terminals = Vec::new();
+    for index in 0..most {
+        let mut state = CardState::new_blank(&mut OsRng, Template::from_seed(index as u64));
+        let keys = state.dangerous_dev_personalise(
+            &mut OsRng,
+            DevPersonalisation {
+                holder_did: did.clone(),
+                repository_url: base.clone(),
+                repository_channel_key: repository.channel.public_key(),
+                binding_credential: "{}".into(),
+            },
+        );
+        repository.store.register_card(&CardRecord::new(
+            &keys.identity,
+            &keys.channel.0,
+            std::time::SystemTime::now(),
+        ))?;
+        let mut card = InProcessTransport::new(InProcessCard::new(state, Box::new(OsRng)));
+        card.applet_mut().present(FingerSample::Genuine { seed: 1 });
+        let key = LocalKey::generate(Algorithm::Ed25519, &mut OsRng);
+        let vm = vc_schemas::did::did_key_verification_method(&key.public_key());
+        let key = key.with_verification_method(vm);
+        terminals.push(Terminal {
+            http: reqwest::Client::new(),
+            base: base.clone(),
+            holder: did.clone(),
+            key,
+            card,
+            identity_key: hex::encode(keys.identity),
+        });
+    }
+    drop(repository);
+
+    let bin = kura_bin();
+    let server = Server(
+        Command::new(&bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(dir.path().join("repo"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|error| anyhow::anyhow!("cannot start {}: {error}", bin.display()))?,
+    );
+    let pid = server.0.id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(Instant::now() < deadline, "kura serve did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Warm-up: every terminal once.
+    for terminal in &mut terminals {
+        terminal.read("di").await?;
+    }
+    let ticks_per_second = 100.0; // USER_HZ on Linux (sysconf(_SC_CLK_TCK) is 100 here)
+    println!(
+        "load: kura serve pid {pid} ({}), {seconds} s per level, {} cores, load average {}",
+        bin.display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!("format  terminals  reads    reads/s   p50 ms   p99 ms   server CPU ms/read");
+    let mut pool: Vec<Terminal> = terminals;
+    for format in ["di", "jwt"] {
+        for &level in &levels {
+            let stop = Arc::new(AtomicBool::new(false));
+            let cpu_before = cpu_ticks(pid)?;
+            let started = Instant::now();
+            let mut tasks = Vec::new();
+            for mut terminal in pool.drain(..level) {
+                let stop = stop.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    let mut failures = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let begun = Instant::now();
+                        match terminal.read(format).await {
+                            Ok(()) => latencies.push(begun.elapsed()),
+                            Err(_) => failures += 1,
+                        }
+                    }
+                    (terminal, latencies, failures)
+                }));
+            }
+            tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+            stop.store(true, Ordering::Relaxed);
+            let mut latencies = Vec::new();
+            let mut failures = 0;
+            for task in tasks {
+                let (terminal, mine, failed) = task.await?;
+                pool.push(terminal);
+                latencies.extend(mine);
+                failures += failed;
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            let cpu = (cpu_ticks(pid)? - cpu_before) as f64 / ticks_per_second;
+            latencies.sort();
+            let count = latencies.len();
+            let percentile = |p: f64| {
+                latencies
+                    .get(((count as f64 * p) as usize).min(count.saturating_sub(1)))
+                    .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+            };
+            println!(
+                "{format:<6}  {level:>9}  {count:>5}  {:>8.1}  {:>7.2}  {:>7.2}  {:>8.2}{}",
+                count as f64 / elapsed,
+                percentile(0.50),
+                percentile(0.99),
+                cpu * 1000.0 / count.max(1) as f64,
+                if failures > 0 {
+                    format!("  ({failures} failed)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    drop(server);
+    Ok(())
+}
