@@ -81,6 +81,11 @@ pub enum Error {
     #[error("repository {0}")]
     Repository(String),
 
+    /// The TLS certificate or key for `kura serve` cannot be used (unreadable, not PEM, no
+    /// certificate, no key, or a key that is not the certificate's). The message names the file.
+    #[error("TLS: {0}")]
+    Tls(String),
+
     /// A request arrived out of order for the session's state (the session has ended).
     #[error("{step}: {reason}")]
     Protocol {

@@ -10,11 +10,23 @@ use kura_agent::server::{self, AppState, Options};
 /// Serve a repository: the holder's DID document, the terminal API of FIG. 7, 8 and 9, the
 /// owner's routes and /openapi.json.
 ///
-/// Plain HTTP on the given address. Put it behind a TLS reverse proxy (see
-/// docs/repository-api.md) for anything but loopback; did:web resolvers insist on HTTPS.
+/// did:web resolvers fetch the DID document over HTTPS only, so anything but a loopback test
+/// needs TLS, in one of two ways (docs/tls.md):
 ///
-/// Example:
+///   - In kura itself: give --tls-cert and --tls-key (PEM files; both or neither). kura serves
+///     HTTPS with rustls, HTTP/2 and HTTP/1.1. The files are checked at start: a missing file,
+///     no certificate, no key, or a key that does not match the certificate stops kura with
+///     exit status 2 and a message naming the file. Restart to pick up a renewed certificate.
+///   - Behind a TLS reverse proxy (Caddy, nginx) that terminates TLS and forwards to plain
+///     `kura serve --listen 127.0.0.1:8443`, passing /.well-known/did.json through unchanged.
+///     Choose this for automatic certificate renewal (ACME) or when the host already runs one.
+///
+/// Without --tls-cert/--tls-key, kura serves plain HTTP.
+///
+/// Examples:
 ///   kura serve --data /tmp/repo --listen 127.0.0.1:8443
+///   kura serve --data /tmp/repo --listen 0.0.0.0:443 \
+///       --tls-cert /etc/kura/fullchain.pem --tls-key /etc/kura/key.pem
 ///
 /// Stops on SIGINT/SIGTERM after finishing the requests in flight. Every acknowledged write is
 /// on disk before its answer leaves (ST83).
@@ -33,9 +45,21 @@ pub struct Args {
     /// Session lifetime in seconds.
     #[arg(long, default_value_t = 300)]
     session_seconds: u64,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first). Needs --tls-key.
+    #[arg(long, value_name = "CERT.pem", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1). Needs --tls-cert.
+    #[arg(long, value_name = "KEY.pem", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Checked before anything else binds or opens: a bad certificate is the operator's
+    // mistake to learn at once, not on the first connection.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls::load_tls_config(cert, key)?),
+        _ => None,
+    };
     let repository = Repository::open(&args.data)
         .with_context(|| format!("opening the repository in {}", args.data.display()))?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -47,8 +71,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         session_lifetime: std::time::Duration::from_secs(args.session_seconds),
         ..Options::default()
     };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     eprintln!(
-        "kura serve: {} on http://{address} (endpoint {}, DID document at {})",
+        "kura serve: {} on {scheme}://{address} (endpoint {}, DID document at {})",
         repository.config.did,
         repository.config.endpoint,
         repository
@@ -56,7 +81,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| "- (did:key)".into())
     );
     let state = AppState::new(repository, options);
-    server::serve(listener, state, shutdown_signal()).await;
+    match tls {
+        Some(config) => server::tls::serve_tls(listener, config, state, shutdown_signal()).await,
+        None => server::serve(listener, state, shutdown_signal()).await,
+    }
     eprintln!("kura serve: stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ mod openapi;
 mod owner;
 pub mod problem;
 mod sessions;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

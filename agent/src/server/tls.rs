@@ -1,0 +1,160 @@
+//! The HTTPS edge: the same warp API as [`super::serve`], over TLS (rustls).
+//!
+//! warp 0.4 has no TLS support and its `Accept` trait is private, so this module does the
+//! accept loop itself: tokio accepts TCP, `tokio-rustls` does the handshake, and hyper-util's
+//! auto (HTTP/1.1 or HTTP/2, chosen by ALPN or the HTTP/2 preface) connection builder serves
+//! [`warp::service`] over the stream. The crypto provider is aws-lc-rs, the one reqwest's
+//! rustls already links, so no second provider enters the build.
+//!
+//! Certificates and the key are read from PEM files once, at start ([`load_tls_config`]); every
+//! problem there is an [`Error::Tls`] naming the file. A failed handshake costs one line on
+//! stderr and the server goes on.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::ServerConfig;
+use tokio_rustls::TlsAcceptor;
+
+use super::AppState;
+use crate::error::Error;
+
+/// A client that has not finished its TLS handshake by then is dropped: it must not hold a task
+/// (and, at shutdown, the server) forever.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// After the shutdown signal, connections in flight get this long to finish their requests.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Reads a PEM certificate chain (leaf first) and a PEM private key (PKCS#8, PKCS#1 or SEC1)
+/// and builds a rustls server configuration that offers HTTP/2 and HTTP/1.1 by ALPN.
+///
+/// Fails, naming the file, when a file cannot be read, holds no certificate or no key, or when
+/// the key is not the leaf certificate's key.
+pub fn load_tls_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Error> {
+    let chain = load_certificates(cert)?;
+    let private_key = load_key(key)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| Error::Tls(format!("TLS protocol versions: {error}")))?
+        .with_no_client_auth()
+        // rustls compares the key's public half with the leaf certificate's (KeyMismatch).
+        .with_single_cert(chain, private_key)
+        .map_err(|error| {
+            Error::Tls(format!(
+                "the key in {} does not go with the certificate in {}: {error}",
+                key.display(),
+                cert.display()
+            ))
+        })?;
+    // RFC 7301 ALPN; RFC 9113 §3.2 (h2 over TLS), RFC 9112 (http/1.1).
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let unreadable = |error: &dyn std::fmt::Display| {
+        Error::Tls(format!("certificate file {}: {error}", path.display()))
+    };
+    // Open it ourselves first: pki-types' NoItemsFound would hide a missing file's real reason.
+    let bytes = std::fs::read(path).map_err(|error| unreadable(&error))?;
+    let chain = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| unreadable(&error))?;
+    if chain.is_empty() {
+        return Err(Error::Tls(format!(
+            "certificate file {}: no PEM CERTIFICATE section in it",
+            path.display()
+        )));
+    }
+    Ok(chain)
+}
+
+fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
+    let bytes = std::fs::read(path)
+        .map_err(|error| Error::Tls(format!("key file {}: {error}", path.display())))?;
+    // The error never quotes the file's contents: it is a private key.
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|error| {
+        let reason = match error {
+            rustls::pki_types::pem::Error::NoItemsFound => {
+                "no PEM private key section (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY) in it"
+                    .to_owned()
+            }
+            other => format!("not a PEM private key ({other})"),
+        };
+        Error::Tls(format!("key file {}: {reason}", path.display()))
+    })
+}
+
+/// Serves the API over TLS on `listener` until `shutdown` completes, then stops accepting and
+/// gives the connections in flight [`SHUTDOWN_GRACE`] to finish.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls_config: Arc<ServerConfig>,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let acceptor = TlsAcceptor::from(tls_config);
+    let service = warp::service(super::routes(state));
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // EMFILE and the like: report, breathe, go on (the listener stays valid).
+                    eprintln!("kura serve: accept: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(service.clone());
+        let builder = builder.clone();
+        // Taken before the handshake, so that shutdown also waits for (bounded) handshakes and
+        // a connection that completes its handshake after the signal is closed gracefully.
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(error)) => {
+                    eprintln!("kura serve: TLS handshake with {peer} failed: {error}");
+                    return;
+                }
+                Err(_) => {
+                    eprintln!(
+                        "kura serve: TLS handshake with {peer} timed out after {} s",
+                        HANDSHAKE_TIMEOUT.as_secs()
+                    );
+                    return;
+                }
+            };
+            let connection = builder.serve_connection(TokioIo::new(tls), service);
+            // Errors here are the peer's (reset, bad framing); hyper has answered what it could.
+            let _ = watcher.watch(connection).await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "kura serve: connections still open after {} s, closing them",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+}
