@@ -50,8 +50,14 @@ pub fn load_tls_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Err
         // rustls compares the key's public half with the leaf certificate's (KeyMismatch).
         .with_single_cert(chain, private_key)
         .map_err(|error| {
+            let reason = match error {
+                rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+                    "its public key is not the one in the leaf certificate".to_owned()
+                }
+                other => other.to_string(),
+            };
             Error::Tls(format!(
-                "the key in {} does not go with the certificate in {}: {error}",
+                "the key in {} does not go with the certificate in {}: {reason}",
                 key.display(),
                 cert.display()
             ))
