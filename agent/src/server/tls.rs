@@ -164,3 +164,53 @@ pub async fn serve_tls(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn message(result: Result<Arc<ServerConfig>, Error>) -> String {
+        match result {
+            Ok(_) => panic!("a configuration from files that hold no certificate"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("absent-cert.pem");
+        let key = dir.path().join("absent-key.pem");
+        let text = message(load_tls_config(&cert, &key));
+        assert!(text.contains("absent-cert.pem"), "{text}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        // Arbitrary bytes, bare or wrapped in PEM armour, never panic and never make a config.
+        #[test]
+        fn arbitrary_pem_files_never_panic(
+            cert in proptest::collection::vec(any::<u8>(), 0..600),
+            key in proptest::collection::vec(any::<u8>(), 0..600),
+            armour in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let wrap = |label: &str, body: &[u8]| -> Vec<u8> {
+                if !armour {
+                    return body.to_vec();
+                }
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(body);
+                format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n").into_bytes()
+            };
+            let cert_path = dir.path().join("cert.pem");
+            let key_path = dir.path().join("key.pem");
+            std::fs::write(&cert_path, wrap("CERTIFICATE", &cert)).unwrap();
+            std::fs::write(&key_path, wrap("PRIVATE KEY", &key)).unwrap();
+            let text = message(load_tls_config(&cert_path, &key_path));
+            prop_assert!(text.contains("cert.pem") || text.contains("key.pem"), "{}", text);
+        }
+    }
+}
