@@ -380,3 +380,19 @@ fn bad_certificate_or_key_files_stop_serve_with_exit_2_naming_the_file() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--tls-key"));
 }
+
+#[test]
+fn help_explains_tls_and_the_reverse_proxy() {
+    let output = Command::new(KURA)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in ["--tls-cert", "--tls-key", "reverse proxy", "docs/tls.md"] {
+        assert!(
+            help.contains(needle),
+            "`kura serve --help` mentions {needle}: {help}"
+        );
+    }
+}

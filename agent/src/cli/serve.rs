@@ -7,31 +7,37 @@ use anyhow::Context as _;
 use kura_agent::repository::Repository;
 use kura_agent::server::{self, AppState, Options};
 
+/// What `kura serve --help` prints after the options. The subcommand's one-line description in
+/// main.rs replaces this struct's doc comment as clap's about text, so the TLS explanation lives
+/// here.
+const LONG_HELP: &str = "\
+TLS: did:web resolvers fetch the DID document over HTTPS only, so anything but a loopback test
+needs TLS, in one of two ways (docs/tls.md):
+
+  - In kura itself: give --tls-cert and --tls-key (PEM files; both or neither). kura serves
+    HTTPS (TLS 1.3/1.2 with rustls; HTTP/2 and HTTP/1.1). The files are checked at start: a
+    missing file, no certificate, no key, or a key that does not match the certificate stops
+    kura with exit status 2 and a message naming the file. Restart to pick up a renewed
+    certificate.
+  - Behind a TLS reverse proxy (Caddy, nginx) that terminates TLS and forwards to plain
+    `kura serve --listen 127.0.0.1:8443`, passing the request path (/.well-known/did.json,
+    /v1/...) through unchanged. Choose this for automatic certificate renewal (ACME), or when
+    the host already runs a proxy or shares port 443 with other sites.
+
+Without --tls-cert/--tls-key, kura serves plain HTTP.
+
+Examples:
+  kura serve --data /tmp/repo --listen 127.0.0.1:8443
+  kura serve --data /srv/kura --listen 0.0.0.0:443 \\
+      --tls-cert /etc/kura/fullchain.pem --tls-key /etc/kura/privkey.pem
+
+Stops on SIGINT/SIGTERM after finishing the requests in flight (with TLS: for at most
+10 s). Every acknowledged write is on disk before its answer leaves (ST83).";
+
 /// Serve a repository: the holder's DID document, the terminal API of FIG. 7, 8 and 9, the
-/// owner's routes and /openapi.json.
-///
-/// did:web resolvers fetch the DID document over HTTPS only, so anything but a loopback test
-/// needs TLS, in one of two ways (docs/tls.md):
-///
-///   - In kura itself: give --tls-cert and --tls-key (PEM files; both or neither). kura serves
-///     HTTPS with rustls, HTTP/2 and HTTP/1.1. The files are checked at start: a missing file,
-///     no certificate, no key, or a key that does not match the certificate stops kura with
-///     exit status 2 and a message naming the file. Restart to pick up a renewed certificate.
-///   - Behind a TLS reverse proxy (Caddy, nginx) that terminates TLS and forwards to plain
-///     `kura serve --listen 127.0.0.1:8443`, passing /.well-known/did.json through unchanged.
-///     Choose this for automatic certificate renewal (ACME) or when the host already runs one.
-///
-/// Without --tls-cert/--tls-key, kura serves plain HTTP.
-///
-/// Examples:
-///   kura serve --data /tmp/repo --listen 127.0.0.1:8443
-///   kura serve --data /tmp/repo --listen 0.0.0.0:443 \
-///       --tls-cert /etc/kura/fullchain.pem --tls-key /etc/kura/key.pem
-///
-/// Stops on SIGINT/SIGTERM after finishing the requests in flight. Every acknowledged write is
-/// on disk before its answer leaves (ST83).
+/// owner's routes and /openapi.json; over HTTPS with --tls-cert/--tls-key (see [`LONG_HELP`]).
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_long_help = LONG_HELP)]
 pub struct Args {
     /// The repository's data directory (from `kura init`).
     #[arg(long, env = "KURA_DATA")]
