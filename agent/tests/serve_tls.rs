@@ -396,3 +396,62 @@ fn help_explains_tls_and_the_reverse_proxy() {
         );
     }
 }
+
+/// In process: shutdown drops a handshake that never finishes and closes an idle keep-alive
+/// connection at once (well before HANDSHAKE_TIMEOUT and SHUTDOWN_GRACE), and the port closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_stalled_handshakes_or_idle_connections() {
+    use kura_agent::server::{tls, AppState, Options};
+    if !skip_unless_available(openssl_available(), "the openssl CLI") {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    make_certificates(root.path());
+    let data = root.path().join("repo");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let did = init_repository(&data, port);
+    let cert = root.path().join("cert.pem");
+    let config = tls::load_tls_config(&cert, &root.path().join("key.pem")).unwrap();
+    let repository = kura_agent::repository::Repository::open(&data).unwrap();
+    let state = AppState::new(repository, Options::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tls::serve_tls(listener, config, state, async move {
+        let _ = stopped.await;
+    }));
+
+    let client = trusting_client(&cert);
+    let base = format!("https://127.0.0.1:{port}");
+    let document: serde_json::Value = client
+        .get(format!("{base}/.well-known/did.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["id"], did.as_str());
+    // A client that connects and never says anything: its handshake would wait 10 s.
+    let _stalled = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let began = Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve_tls returns within 5 s of the shutdown signal")
+        .unwrap();
+    assert!(
+        began.elapsed() < tls::HANDSHAKE_TIMEOUT,
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "the port is closed after shutdown"
+    );
+}

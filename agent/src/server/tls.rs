@@ -101,8 +101,9 @@ fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
     })
 }
 
-/// Serves the API over TLS on `listener` until `shutdown` completes, then stops accepting and
-/// gives the connections in flight [`SHUTDOWN_GRACE`] to finish.
+/// Serves the API over TLS on `listener` until `shutdown` completes. Then it stops accepting,
+/// drops the handshakes still running, closes idle connections, gives the requests in flight
+/// [`SHUTDOWN_GRACE`] to finish, and aborts what is left before returning.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     tls_config: Arc<ServerConfig>,
@@ -113,8 +114,13 @@ pub async fn serve_tls(
     let service = warp::service(super::routes(state));
     let builder = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
+    // Handshakes still running at shutdown are dropped at once: no request is in flight there.
+    let (stop_handshakes, handshakes_stopped) = tokio::sync::watch::channel(());
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        // Reap finished connection tasks, so that the set holds only live ones.
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -130,23 +136,28 @@ pub async fn serve_tls(
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(service.clone());
         let builder = builder.clone();
-        // Taken before the handshake, so that shutdown also waits for (bounded) handshakes and
-        // a connection that completes its handshake after the signal is closed gracefully.
+        let mut stopped = handshakes_stopped.clone();
+        // Taken before the handshake: a connection whose handshake completes just as the
+        // shutdown signal arrives is still closed gracefully.
         let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(error)) => {
-                    eprintln!("kura serve: TLS handshake with {peer} failed: {error}");
-                    return;
-                }
-                Err(_) => {
-                    eprintln!(
-                        "kura serve: TLS handshake with {peer} timed out after {} s",
-                        HANDSHAKE_TIMEOUT.as_secs()
-                    );
-                    return;
-                }
+        connections.spawn(async move {
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            let tls = tokio::select! {
+                _ = stopped.changed() => return,
+                finished = handshake => match finished {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(error)) => {
+                        eprintln!("kura serve: TLS handshake with {peer} failed: {error}");
+                        return;
+                    }
+                    Err(_) => {
+                        eprintln!(
+                            "kura serve: TLS handshake with {peer} timed out after {} s",
+                            HANDSHAKE_TIMEOUT.as_secs()
+                        );
+                        return;
+                    }
+                },
             };
             let connection = builder.serve_connection(TokioIo::new(tls), service);
             // Errors here are the peer's (reset, bad framing); hyper has answered what it could.
@@ -154,6 +165,8 @@ pub async fn serve_tls(
         });
     }
     drop(listener);
+    let _ = stop_handshakes.send(());
+    // Idle keep-alive connections close at once; busy ones after their current request.
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
         .is_err()
@@ -163,6 +176,7 @@ pub async fn serve_tls(
             SHUTDOWN_GRACE.as_secs()
         );
     }
+    connections.shutdown().await;
 }
 
 #[cfg(test)]
