@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_named() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("a temporary directory");
         let cert = dir.path().join("absent-cert.pem");
         let key = dir.path().join("absent-key.pem");
         let text = message(load_tls_config(&cert, &key));
@@ -210,7 +210,7 @@ mod tests {
             key in proptest::collection::vec(any::<u8>(), 0..600),
             armour in any::<bool>(),
         ) {
-            let dir = tempfile::tempdir().unwrap();
+            let dir = tempfile::tempdir().expect("a temporary directory");
             let wrap = |label: &str, body: &[u8]| -> Vec<u8> {
                 if !armour {
                     return body.to_vec();
@@ -221,8 +221,8 @@ mod tests {
             };
             let cert_path = dir.path().join("cert.pem");
             let key_path = dir.path().join("key.pem");
-            std::fs::write(&cert_path, wrap("CERTIFICATE", &cert)).unwrap();
-            std::fs::write(&key_path, wrap("PRIVATE KEY", &key)).unwrap();
+            std::fs::write(&cert_path, wrap("CERTIFICATE", &cert)).expect("cert.pem written");
+            std::fs::write(&key_path, wrap("PRIVATE KEY", &key)).expect("key.pem written");
             let text = message(load_tls_config(&cert_path, &key_path));
             prop_assert!(text.contains("cert.pem") || text.contains("key.pem"), "{}", text);
         }
