@@ -25,9 +25,8 @@ struct Corpus {
 async fn kura_corpus(now: DateTime<Utc>) -> Corpus {
     let issuer = LocalKey::from_secret_bytes(Algorithm::Ed25519, &[42; 32], String::new())
         .expect("fixed seed");
-    let issuer = issuer.with_verification_method(vc_schemas::did::did_key_verification_method(
-        &vc_schemas::Signer::public_key(&issuer),
-    ));
+    let vm = vc_schemas::did::did_key_verification_method(&vc_schemas::Signer::public_key(&issuer));
+    let issuer = issuer.with_verification_method(vm);
     // The shape of the digitalbazaar examples: VC DM 2.0, a small subject.
     let credential = json!({
         "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
