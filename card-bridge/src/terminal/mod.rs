@@ -2,4 +2,5 @@
 //! flows that drive a card through PC/SC and the repository over HTTP.
 
 pub mod api;
+#[cfg(feature = "terminal")]
 pub mod flow;
