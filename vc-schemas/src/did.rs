@@ -173,6 +173,12 @@ impl KeyResolver for DidMethodsResolver {
         verification_method: &str,
         purpose: ProofPurpose,
     ) -> Result<PublicKey, Error> {
+        // did:key: the document is derived from the identifier and lists its one signing key
+        // under authentication and assertionMethod alike (did:key §3.1.2), so the key is the
+        // answer for either purpose without building the document.
+        if verification_method.starts_with("did:key:") {
+            return OfflineResolver::key_of(verification_method);
+        }
         let url = did_methods::DidUrl::parse(verification_method)
             .map_err(|_| Error::InvalidDid(verification_method.to_owned()))?;
         if !url.is_did_with_fragment_only() {

@@ -99,16 +99,45 @@ fn decode_json_part(part: &str, what: &str) -> Result<Value, Error> {
     serde_json::from_slice(&bytes).map_err(|_| Error::Malformed(format!("JWT {what} is not JSON")))
 }
 
-fn verifier_for(key: &PublicKey) -> Result<Box<dyn josekit::jws::JwsVerifier>, Error> {
+/// Verifiers already built, by key: building one parses the JWK into an OpenSSL key, which costs
+/// more than the signature check itself. Bounded: cleared when it holds [`VERIFIER_CACHE_SIZE`].
+static VERIFIERS: std::sync::LazyLock<
+    std::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<dyn josekit::jws::JwsVerifier>>,
+    >,
+> = std::sync::LazyLock::new(Default::default);
+
+const VERIFIER_CACHE_SIZE: usize = 4096;
+
+fn verifier_for(key: &PublicKey) -> Result<std::sync::Arc<dyn josekit::jws::JwsVerifier>, Error> {
+    let id = key.to_multibase();
+    if let Some(verifier) = VERIFIERS
+        .lock()
+        .ok()
+        .and_then(|cache| cache.get(&id).cloned())
+    {
+        return Ok(verifier);
+    }
+    let verifier = build_verifier(key)?;
+    if let Ok(mut cache) = VERIFIERS.lock() {
+        if cache.len() >= VERIFIER_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(id, verifier.clone());
+    }
+    Ok(verifier)
+}
+
+fn build_verifier(key: &PublicKey) -> Result<std::sync::Arc<dyn josekit::jws::JwsVerifier>, Error> {
     let jwk = josekit::jwk::Jwk::from_map(key.to_jwk())
         .map_err(|e| Error::InvalidPublicKey(e.to_string()))?;
-    let verifier: Box<dyn josekit::jws::JwsVerifier> = match key {
-        PublicKey::Ed25519(_) => Box::new(
+    let verifier: std::sync::Arc<dyn josekit::jws::JwsVerifier> = match key {
+        PublicKey::Ed25519(_) => std::sync::Arc::new(
             josekit::jws::EdDSA
                 .verifier_from_jwk(&jwk)
                 .map_err(|e| Error::InvalidPublicKey(e.to_string()))?,
         ),
-        PublicKey::P256(_) => Box::new(
+        PublicKey::P256(_) => std::sync::Arc::new(
             josekit::jws::ES256
                 .verifier_from_jwk(&jwk)
                 .map_err(|e| Error::InvalidPublicKey(e.to_string()))?,
