@@ -381,36 +381,40 @@ fn refuse_token(
     ApiError::forbidden("invalid token").at(step)
 }
 
+/// Checks and spends a token handed back on `session` for `operation` (ST62, ST80); a refusal
+/// is logged and counted ([`refuse_token`]).
+fn redeem(
+    state: &AppState,
+    session: &mut Session,
+    token: &Token,
+    operation: &Operation,
+    step: &'static str,
+) -> Result<(), ApiError> {
+    let store = &state.repository.store;
+    match store.redeem_token(
+        token,
+        session.id(),
+        operation,
+        session.terminal_did(),
+        now(),
+    )? {
+        Redemption::Accepted { .. } => Ok(()),
+        Redemption::Rejected {
+            reason,
+            session_must_end,
+            ..
+        } => Err(refuse_token(state, session, step, reason, session_must_end)),
+    }
+}
+
 /// `POST /v1/sessions/{id}/token` (ST61–64).
 pub async fn token(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply {
     let request: TokenSubmission = parse_json(body)?;
     let token = parse_token(&request.token, "ST61")?;
-    let store = &state.repository.store;
     let result = with_session(state, id, async |session| {
         let operation = *session.read_operation()?;
         // ST62.
-        match store.redeem_token(
-            &token,
-            session.id(),
-            &operation,
-            session.terminal_did(),
-            now(),
-        )? {
-            Redemption::Accepted { .. } => {}
-            Redemption::Rejected {
-                reason,
-                session_must_end,
-                ..
-            } => {
-                return Err(refuse_token(
-                    state,
-                    session,
-                    "ST62",
-                    reason,
-                    session_must_end,
-                ))
-            }
-        }
+        redeem(state, session, &token, &operation, "ST62")?;
         let (presentation, credential_ids) = session.release_read()?;
         let text = match &presentation {
             vc_schemas::Secured::Json(value) => serde_json::to_string(value).unwrap_or_default(),
@@ -499,28 +503,7 @@ pub async fn credentials(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply 
         let (operation, credential_id) = session.write_operation()?;
         let (operation, credential_id) = (*operation, credential_id.to_owned());
         // ST80.
-        match store.redeem_token(
-            &token,
-            session.id(),
-            &operation,
-            session.terminal_did(),
-            now(),
-        )? {
-            Redemption::Accepted { .. } => {}
-            Redemption::Rejected {
-                reason,
-                session_must_end,
-                ..
-            } => {
-                return Err(refuse_token(
-                    state,
-                    session,
-                    "ST80",
-                    reason,
-                    session_must_end,
-                ))
-            }
-        }
+        redeem(state, session, &token, &operation, "ST80")?;
         // ST82: proof, issuer, subject, id, schema. A refusal is logged (ST81) and the session
         // is ready for another request; nothing is stored.
         let checked = check_credential(state, session, &input, &credential_id).await;
