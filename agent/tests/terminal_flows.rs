@@ -1,0 +1,511 @@
+//! The terminal's flows (`card_bridge::terminal::flow`) against the real repository: kura's
+//! server in this process on 127.0.0.1 (real HTTP, real sled on disk, the real session
+//! machine), the holder's card in an in-process reader, and between them a loopback relay that
+//! counts the terminal's requests and, when a test asks, plays a repository or a network that
+//! lies. The holder's did:web names the relay, so every request of the terminal (its DID
+//! document too) passes through it.
+//!
+//! These tests were card-bridge's flow tests, which ran against a 400-line fake of the
+//! repository's session states (docs/decisions.md, "Issue 11 item 5").
+
+#![allow(clippy::unwrap_used)]
+
+mod server_common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use card_bridge::apdu::StatusWord;
+use card_bridge::card::{FingerSample, InProcessCard};
+use card_bridge::terminal::api;
+use card_bridge::terminal::flow::{
+    fresh_credential_id, CardCommand, Cause, ReadOutcome, Step, Terminal, WriteOptions,
+};
+use card_bridge::transport::{InProcessTransport, Transport};
+use card_bridge::Error;
+use kura_agent::server::{self, AppState};
+use kura_agent::store::{CredentialRecord, Store};
+use serde_json::{json, Value};
+use server_common::{licence, loopback, prepare, terminal_key, Card};
+use vc_schemas::{LocalKey, ProofFormat, Secured};
+use warp::Filter as _;
+
+/// What the relay between the terminal and the repository does to the traffic.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tamper {
+    /// Passes everything through unchanged.
+    Nothing,
+    /// Changes the challenge of the read request (ST51) on its way to the repository, so the
+    /// card signs a presentation bound to another verifier's challenge.
+    Challenge,
+    /// Spoils the terminal's signature (ST40) on its way to the repository.
+    AuthSignature,
+    /// Answers the session's opening (ST37) as another holder's repository.
+    Holder,
+}
+
+/// A loopback HTTP relay in front of the repository.
+struct Relay {
+    upstream: String,
+    tamper: Tamper,
+    requests: AtomicUsize,
+    /// The terminal ended its session and the repository agreed (`DELETE` answered 2xx).
+    closed: AtomicBool,
+    http: reqwest::Client,
+}
+
+fn rewrite(body: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let mut value: Value = serde_json::from_slice(body).unwrap();
+    edit(&mut value);
+    serde_json::to_vec(&value).unwrap()
+}
+
+impl Relay {
+    async fn forward(
+        &self,
+        method: warp::http::Method,
+        path: &str,
+        body: bytes::Bytes,
+    ) -> warp::http::Response<Vec<u8>> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let post = method == warp::http::Method::POST;
+        let mut body = body.to_vec();
+        if post && path.ends_with("/read") && self.tamper == Tamper::Challenge {
+            body = rewrite(&body, |request| {
+                request["challenge"] = json!("another verifier's challenge")
+            });
+        }
+        if post && path.ends_with("/auth") && self.tamper == Tamper::AuthSignature {
+            body = rewrite(&body, |request| {
+                let mut signature = URL_SAFE_NO_PAD
+                    .decode(request["signature"].as_str().unwrap())
+                    .unwrap();
+                signature[0] ^= 1;
+                request["signature"] = json!(URL_SAFE_NO_PAD.encode(signature));
+            });
+        }
+        let response = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.upstream))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response.headers().get("content-type").cloned();
+        let mut answer = response.bytes().await.unwrap().to_vec();
+        if post && path == "/v1/sessions" && self.tamper == Tamper::Holder && status.is_success() {
+            answer = rewrite(&answer, |opened| {
+                opened["holder"] = json!("did:web:someone-else.example")
+            });
+        }
+        if method == warp::http::Method::DELETE && status.is_success() {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        let mut reply = warp::http::Response::builder().status(status.as_u16());
+        if let Some(content_type) = content_type {
+            reply = reply.header("content-type", content_type);
+        }
+        reply.body(answer).unwrap()
+    }
+}
+
+/// The repository served in this process, the relay in front of it, the holder's card, and a
+/// counter terminal's key.
+struct Rig {
+    card: Card,
+    key: LocalKey,
+    holder: String,
+    relay: Arc<Relay>,
+    store: Store,
+    app: Arc<AppState>,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig(tamper: Tamper) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let relay_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let relay_port = relay_listener.local_addr().unwrap().port();
+    let server_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", server_listener.local_addr().unwrap());
+    // The holder's did:web and the card's repository are the relay's address.
+    let (repository, driver) = prepare(&dir.path().join("repo"), relay_port);
+    let store = repository.store.clone();
+    let app = AppState::new(repository, loopback());
+    tokio::spawn(server::serve(
+        server_listener,
+        app.clone(),
+        std::future::pending(),
+    ));
+    let relay = Arc::new(Relay {
+        upstream,
+        tamper,
+        requests: AtomicUsize::new(0),
+        closed: AtomicBool::new(false),
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+    });
+    let routes = {
+        let relay = relay.clone();
+        warp::method()
+            .and(warp::path::full())
+            .and(warp::body::bytes())
+            .then(move |method, path: warp::path::FullPath, body| {
+                let relay = relay.clone();
+                async move { relay.forward(method, path.as_str(), body).await }
+            })
+    };
+    tokio::spawn(warp::serve(routes).incoming(relay_listener).run());
+    Rig {
+        card: driver.card,
+        key: terminal_key(),
+        holder: driver.did,
+        relay,
+        store,
+        app,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    /// A licence about the holder, issued by another terminal and stored, for reads to find.
+    async fn store_licence(&self) -> String {
+        let id = "urn:uuid:7d1f0c8e-5a43-4a0b-9b1e-3c2f4d5e6a7b";
+        let issuer = terminal_key();
+        let mut credential = licence(id, &self.holder);
+        credential["issuer"] = json!(issuer.did());
+        let issued = vc_schemas::issue_credential(
+            credential,
+            &issuer,
+            ProofFormat::DataIntegrity,
+            chrono::Utc::now(),
+            vc_schemas::shared_jsonld(),
+        )
+        .await
+        .unwrap();
+        let record = CredentialRecord::new(id, &issued, std::time::SystemTime::now()).unwrap();
+        self.store.put_credential(&record).unwrap();
+        id.to_owned()
+    }
+
+    fn requests(&self) -> usize {
+        self.relay.requests.load(Ordering::SeqCst)
+    }
+
+    /// The terminal closed its session and the repository holds none open.
+    fn session_closed(&self) -> bool {
+        self.relay.closed.load(Ordering::SeqCst) && self.app.open_sessions() == 0
+    }
+}
+
+/// A transport that loses its card after `working` commands, as when the card is pulled out.
+struct Removable<'a> {
+    card: &'a mut InProcessTransport<InProcessCard>,
+    working: usize,
+}
+
+impl Transport for Removable<'_> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
+        if self.working == 0 {
+            return Err(Error::CardRemoved {
+                reader: "Test Reader 00".into(),
+            });
+        }
+        self.working -= 1;
+        self.card.transmit(command)
+    }
+}
+
+/// A counter terminal's read: the presentation is bound to its own DID (DESIGN P6).
+fn read_options(key: &LocalKey, format: ProofFormat) -> api::ReadRequest {
+    api::ReadRequest {
+        types: vec!["VerifiableCredential".into()],
+        ids: Vec::new(),
+        challenge: "c-4f1c".into(),
+        domain: key.did().to_owned(),
+        format,
+    }
+}
+
+async fn read_with(rig: &mut Rig, format: ProofFormat) -> (Result<ReadOutcome, Error>, Vec<Step>) {
+    let mut steps = Vec::new();
+    let mut record = |step: Step| steps.push(step);
+    let options = read_options(&rig.key, format);
+    let outcome = Terminal::new(&mut rig.card, &rig.key, reqwest::Client::new())
+        .allow_http(true)
+        .read(options, &mut record)
+        .await;
+    (outcome, steps)
+}
+
+fn ids(steps: &[Step]) -> Vec<&str> {
+    steps.iter().map(|step| step.id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_read_runs_fig_7_and_8_and_verifies_the_presentation() {
+    for format in [ProofFormat::DataIntegrity, ProofFormat::Jwt] {
+        let mut rig = rig(Tamper::Nothing).await;
+        let stored = rig.store_licence().await;
+        let (outcome, steps) = read_with(&mut rig, format).await;
+        let outcome = outcome.unwrap();
+        assert_eq!(
+            ids(&steps),
+            [
+                "ST31-33", "ST34-35", "ST35", "ST36-37", "ST40-41", "ST38-39", "ST42-46",
+                "ST47-48", "ST51-53", "ST54-59", "ST60", "ST61-64", "ST65"
+            ]
+        );
+        assert!(outcome.verdict.valid);
+        assert_eq!(outcome.holder, rig.holder);
+        assert_eq!(outcome.verdict.signer.as_deref(), Some(rig.holder.as_str()));
+        assert_eq!(
+            outcome.verdict.verification_method.as_deref(),
+            Some(outcome.key_id.as_str())
+        );
+        assert_eq!(
+            matches!(outcome.presentation, Secured::Jwt(_)),
+            format == ProofFormat::Jwt
+        );
+        assert_eq!(outcome.credential_ids, [stored]);
+        assert_eq!(outcome.verdict.credentials.len(), 1);
+        assert!(steps[2].what.contains("from the holder's DID document"));
+        assert!(rig.session_closed(), "the session is closed at the end");
+    }
+}
+
+#[tokio::test]
+async fn a_write_runs_fig_7_and_9_with_the_holder_as_subject() {
+    let mut rig = rig(Tamper::Nothing).await;
+    let mut steps = Vec::new();
+    let mut record = |step: Step| steps.push(step);
+    // The terminal fills in the id and the holder as the subject.
+    let mut credential = licence("urn:placeholder", "did:placeholder");
+    let object = credential.as_object_mut().unwrap();
+    object.remove("id");
+    object["credentialSubject"]
+        .as_object_mut()
+        .unwrap()
+        .remove("id");
+    let id = fresh_credential_id([9; 16]);
+    let options = WriteOptions {
+        credential,
+        credential_id: id.clone(),
+        format: ProofFormat::DataIntegrity,
+    };
+    let outcome = Terminal::new(&mut rig.card, &rig.key, reqwest::Client::new())
+        .allow_http(true)
+        .write(options, &mut record)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&steps),
+        [
+            "ST31-33", "ST34-35", "ST35", "ST36-37", "ST40-41", "ST38-39", "ST42-46", "ST47-48",
+            "ST71-72", "ST73-76", "ST77", "ST78", "ST79-83"
+        ]
+    );
+    assert_eq!(outcome.result.id, id);
+    // The answer names the write's own entry in the repository's history.
+    let history = rig.store.history(1, 100).unwrap();
+    let entry = history
+        .iter()
+        .find(|entry| entry.seq == outcome.result.history_seq)
+        .unwrap();
+    assert_eq!(entry.event.kind.as_str(), "write");
+    assert_eq!(entry.event.outcome.as_str(), "success");
+    assert_eq!(rig.store.credential_count(), 1);
+    let stored = rig.store.get_credential(&id).unwrap().unwrap();
+    let stored = stored.credential().unwrap().unverified_document().unwrap();
+    assert_eq!(stored["id"], json!(id));
+    assert_eq!(stored["credentialSubject"]["id"], json!(rig.holder));
+    assert_eq!(stored["issuer"], json!(rig.key.did()));
+    assert!(rig.session_closed(), "the session is closed at the end");
+}
+
+#[tokio::test]
+async fn no_finger_or_a_wrong_finger_stops_before_the_repository() {
+    let mut rig = rig(Tamper::Nothing).await;
+    rig.card.applet_mut().present(FingerSample::None);
+    let (outcome, steps) = read_with(&mut rig, ProofFormat::DataIntegrity).await;
+    let error = outcome.unwrap_err();
+    assert!(steps.is_empty());
+    assert_eq!(
+        error.to_string(),
+        "ST31-33: no finger on the sensor: the holder's finger must lie on it during the match"
+    );
+    rig.card
+        .applet_mut()
+        .present(FingerSample::Impostor { seed: 4 });
+    let (outcome, _) = read_with(&mut rig, ProofFormat::DataIntegrity).await;
+    let error = outcome.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "ST31-33: fingerprint did not match, 2 retries left"
+    );
+    // The cause is the card's status word (63C2), not only its text.
+    let (step, cause) = error.flow().expect("a flow error");
+    assert_eq!(step, "ST31-33");
+    assert!(matches!(
+        cause,
+        Cause::Status {
+            command: CardCommand::Match,
+            status: StatusWord::VerificationFailed { retries_left: 2 }
+        }
+    ));
+    assert_eq!(cause.retries_left(), Some(2));
+    assert_eq!(rig.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_read_that_breaks_st51s_rule_is_refused_before_the_card_is_touched() {
+    let mut rig = rig(Tamper::Nothing).await;
+    let asked = read_options(&rig.key, ProofFormat::DataIntegrity);
+    let by_both = api::ReadRequest {
+        ids: vec!["urn:uuid:0b0e9f55-2c1c-4d2e-9a57-3a1f0c9a4e11".into()],
+        ..asked.clone()
+    };
+    let by_neither = api::ReadRequest {
+        types: Vec::new(),
+        ..asked.clone()
+    };
+    let unbound = api::ReadRequest {
+        challenge: String::new(),
+        ..asked
+    };
+    for (request, invalid) in [
+        (by_both, api::InvalidReadRequest::TypesAndIds),
+        (by_neither, api::InvalidReadRequest::NothingAsked),
+        (unbound, api::InvalidReadRequest::EmptyChallengeOrDomain),
+    ] {
+        // A card that is gone: any APDU would fail as a transport error, not as the request.
+        let mut gone = Removable {
+            card: &mut rig.card,
+            working: 0,
+        };
+        let mut steps = Vec::new();
+        let mut record = |step: Step| steps.push(step);
+        let error = Terminal::new(&mut gone, &rig.key, reqwest::Client::new())
+            .allow_http(true)
+            .read(request, &mut record)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error.flow(), Some(("ST51", Cause::Request(found))) if *found == invalid),
+            "{error:?}"
+        );
+        assert_eq!(error.to_string(), format!("ST51: {invalid}"));
+        assert!(steps.is_empty());
+    }
+    assert_eq!(rig.requests(), 0, "no session opened");
+}
+
+#[tokio::test]
+async fn a_card_removed_mid_flow_names_the_step() {
+    let mut rig = rig(Tamper::Nothing).await;
+    rig.store_licence().await;
+    // SELECT, MATCH, GET LOCATOR, ST38, ST42 work; the card is gone at ST54-57.
+    let mut removable = Removable {
+        card: &mut rig.card,
+        working: 5,
+    };
+    let mut record = |_: Step| {};
+    let options = read_options(&rig.key, ProofFormat::DataIntegrity);
+    let error = Terminal::new(&mut removable, &rig.key, reqwest::Client::new())
+        .allow_http(true)
+        .read(options, &mut record)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "ST54-57: card removed from reader \"Test Reader 00\""
+    );
+    assert!(
+        matches!(error.flow(), Some((_, Cause::Transport(inner))) if matches!(**inner, Error::CardRemoved { .. })),
+        "{error:?}"
+    );
+    assert!(
+        rig.session_closed(),
+        "the session is closed after a failure"
+    );
+}
+
+#[tokio::test]
+async fn a_presentation_bound_to_another_challenge_is_refused_at_st65() {
+    let mut rig = rig(Tamper::Challenge).await;
+    rig.store_licence().await;
+    let (outcome, steps) = read_with(&mut rig, ProofFormat::DataIntegrity).await;
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(&error, Error::Flow { step, cause: Cause::Check(_) } if step == "ST65"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("does not verify"), "{error}");
+    assert!(error.to_string().contains("challenge mismatch"), "{error}");
+    assert_eq!(steps.last().unwrap().id, "ST61-64");
+}
+
+#[tokio::test]
+async fn repository_refusals_carry_its_step_and_detail() {
+    let mut rig = rig(Tamper::AuthSignature).await;
+    let (outcome, _) = read_with(&mut rig, ProofFormat::DataIntegrity).await;
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(&error, Error::Flow { step, cause: Cause::Http { status: 403, .. } } if step == "ST41"),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "ST41: the repository refused (HTTP 403): the terminal's signature does not verify \
+         under its DID key"
+    );
+    // Every field of the repository's problem body came over HTTP intact.
+    let problem = error
+        .flow()
+        .and_then(|(_, cause)| cause.problem())
+        .expect("a problem body");
+    assert_eq!(problem.kind, "https://w3id.org/kura/problems/forbidden");
+    assert_eq!(problem.title, "Forbidden");
+    assert_eq!(problem.status, 403);
+    assert_eq!(
+        problem.detail,
+        "the terminal's signature does not verify under its DID key"
+    );
+    assert_eq!(problem.step.as_deref(), Some("ST41"));
+    assert_eq!(rig.app.open_sessions(), 0, "the refused session is gone");
+
+    let mut rig = self::rig(Tamper::Holder).await;
+    let (outcome, _) = read_with(&mut rig, ProofFormat::DataIntegrity).await;
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(error.flow(), Some((_, Cause::Protocol(_)))),
+        "{error:?}"
+    );
+    let error = error.to_string();
+    assert!(error.starts_with("ST36-37: the repository at "), "{error}");
+    assert!(error.contains("not the card holder"), "{error}");
+    assert!(rig.session_closed(), "the session is closed");
+}
+
+#[tokio::test]
+async fn a_did_web_holder_over_http_needs_allow_http() {
+    let mut rig = rig(Tamper::Nothing).await;
+    let mut record = |_: Step| {};
+    let options = read_options(&rig.key, ProofFormat::DataIntegrity);
+    let error = Terminal::new(&mut rig.card, &rig.key, reqwest::Client::new())
+        .read(options, &mut record)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.flow(), Some(("ST35", Cause::Resolution { did, .. })) if did.starts_with("did:web:127.0.0.1")),
+        "{error:?}"
+    );
+    let error = error.to_string();
+    assert!(
+        error.starts_with("ST35: cannot resolve the holder DID did:web:127.0.0.1"),
+        "{error}"
+    );
+    assert_eq!(rig.requests(), 0);
+}
