@@ -99,22 +99,28 @@ pub fn create_admin_credential<R: RngCore + CryptoRng>(
     path: &Path,
     rng: &mut R,
 ) -> Result<AdminSecret> {
-    use std::os::unix::fs::OpenOptionsExt as _;
     let secret = AdminSecret::generate(rng);
-    // `create_new` + `mode`: the file never exists with wider permissions, not even briefly,
-    // and an existing credential is never overwritten.
+    let mut text = secret.dangerous_to_text();
+    text.push('\n');
+    write_private(path, text.as_bytes())?;
+    Ok(secret)
+}
+
+/// Writes `bytes` to a new file at `path` (which must not exist) with mode 0600 from the
+/// start, synced. `create_new` + `mode`: the file never exists with wider permissions, not even
+/// briefly, and an existing file (a key, a credential) is never overwritten.
+#[cfg(unix)]
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(|error| file_error(path, format!("cannot create: {error}")))?;
-    let mut text = secret.dangerous_to_text();
-    text.push('\n');
-    file.write_all(text.as_bytes())
+    file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|error| file_error(path, format!("cannot write: {error}")))?;
-    Ok(secret)
+        .map_err(|error| file_error(path, format!("cannot write: {error}")))
 }
 
 /// Reads the admin credential file. A file that group or others can read or write is refused,

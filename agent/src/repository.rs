@@ -13,7 +13,6 @@
 //! presentation keys live at that time (published, unexpired), and a `KuraRepository` service
 //! entry with the endpoint.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use card_bridge::card::{CardPublicKeys, CardState, DevPersonalisation};
@@ -81,20 +80,6 @@ fn file_error(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::Repository(format!("{}: {reason}", path.display()))
 }
 
-/// Writes `bytes` to a new file with mode 0600 from the start, synced.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|error| file_error(path, format!("cannot create: {error}")))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|error| file_error(path, format!("cannot write: {error}")))
-}
-
 impl Repository {
     /// Creates a repository in `dir` (which must be empty or absent).
     pub fn init(
@@ -115,15 +100,7 @@ impl Repository {
         let config = Config { did, endpoint };
         write_data_dir(dir, &config, &key, &channel)?;
         let admin = create_admin_credential(&dir.join("admin.secret"), rng)?.verifier();
-        let store = open_store(dir, &config.did)?;
-        Ok(Repository {
-            dir: dir.to_path_buf(),
-            config,
-            key,
-            channel,
-            admin,
-            store,
-        })
+        Repository::with_store(dir, config, key, channel, admin)
     }
 
     /// Opens the repository in `dir`.
@@ -154,6 +131,17 @@ impl Repository {
             .map_err(|_| file_error(&channel_path, "not 64 hex digits"))?;
         let channel = ChannelSecretKey::dangerous_from_bytes(*bytes);
         let admin = load_admin_credential(&dir.join("admin.secret"))?.verifier();
+        Repository::with_store(dir, config, key, channel, admin)
+    }
+
+    /// The repository in `dir` with its parts, and its store opened.
+    fn with_store(
+        dir: &Path,
+        config: Config,
+        key: LocalKey,
+        channel: ChannelSecretKey,
+        admin: AdminVerifier,
+    ) -> Result<Repository> {
         let store = open_store(dir, &config.did)?;
         Ok(Repository {
             dir: dir.to_path_buf(),
@@ -327,7 +315,7 @@ fn write_data_dir(
     vc_schemas::write_key_file(&dir.join("repository.key"), key)
         .map_err(|error| file_error(&dir.join("repository.key"), error))?;
     let channel_hex = Zeroizing::new(hex::encode(channel.dangerous_to_bytes()) + "\n");
-    write_private(&dir.join("channel.key"), channel_hex.as_bytes())
+    crate::admin::write_private(&dir.join("channel.key"), channel_hex.as_bytes())
 }
 
 /// Opens `DIR/store` with the DID key installed as its checkpoint signer, so that every

@@ -275,18 +275,11 @@ impl Store {
         record.check()?;
         let encoded = codec::encode(TREE, record)?;
         let inner = &self.inner;
-        (
-            &inner.credentials,
-            &inner.credentials_by_type,
-            &inner.history,
-            &inner.meta,
-            &inner.history_checkpoints,
-        )
-            .transaction(|(credentials, index, history, meta, checkpoints)| {
-                insert_in(credentials, index, record, &encoded)?;
-                self.append_in(history, meta, checkpoints, entry)
-            })
-            .map_err(transaction_error)
+        let trees = [&inner.credentials, &inner.credentials_by_type];
+        let ((), appended) = self.change_with_history(&trees, entry, |trees| {
+            insert_in(&trees[0], &trees[1], record, &encoded)
+        })?;
+        Ok(appended)
     }
 
     /// The credential with this id, if any.
@@ -383,23 +376,14 @@ impl Store {
         entry: &Event,
     ) -> Result<(CredentialRecord, HistoryEntry)> {
         let inner = &self.inner;
-        (
-            &inner.credentials,
-            &inner.credentials_by_type,
-            &inner.history,
-            &inner.meta,
-            &inner.history_checkpoints,
-        )
-            .transaction(|(credentials, index, history, meta, checkpoints)| {
-                let removed = remove_in(credentials, index, id)?.ok_or_else(|| {
-                    ConflictableTransactionError::Abort(Error::NotFound {
-                        kind: "credential",
-                        id: id.to_owned(),
-                    })
-                })?;
-                let appended = self.append_in(history, meta, checkpoints, entry)?;
-                Ok((removed, appended))
+        let trees = [&inner.credentials, &inner.credentials_by_type];
+        self.change_with_history(&trees, entry, |trees| {
+            remove_in(&trees[0], &trees[1], id)?.ok_or_else(|| {
+                ConflictableTransactionError::Abort(Error::NotFound {
+                    kind: "credential",
+                    id: id.to_owned(),
+                })
             })
-            .map_err(transaction_error)
+        })
     }
 }

@@ -37,9 +37,30 @@ pub struct HistoryVerification {
     pub checkpoints: CheckpointSummary,
 }
 
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+pub(super) type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 impl Store {
+    /// Changes `trees` with `change` (which sees them in the same order) and appends `event` to
+    /// the history, in one transaction: all are written or none is. On disk with the next
+    /// flush or [`Store::durable`].
+    pub(super) fn change_with_history<T>(
+        &self,
+        trees: &[&sled::Tree],
+        event: &Event,
+        change: impl Fn(&[TransactionalTree]) -> TxResult<T>,
+    ) -> Result<(T, HistoryEntry)> {
+        let inner = &self.inner;
+        let mut all = trees.to_vec();
+        all.extend([&inner.history, &inner.meta, &inner.history_checkpoints]);
+        all[..]
+            .transaction(|view: &Vec<TransactionalTree>| {
+                let (changed, log) = view.split_at(trees.len());
+                let changed = change(changed)?;
+                Ok((changed, self.append_in(&log[0], &log[1], &log[2], event)?))
+            })
+            .map_err(transaction_error)
+    }
+
     /// Appends `event` inside a transaction over the `history`, `meta` and
     /// `history_checkpoints` trees.
     pub(super) fn append_in(

@@ -8,9 +8,8 @@
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::Transactional as _;
 
-use super::{check_name, codec, storage, transaction_error, Store};
+use super::{check_name, codec, storage, Store};
 use crate::error::Result;
 use crate::history::{Event, HistoryEntry};
 use crate::token::unix_millis;
@@ -44,18 +43,11 @@ impl Store {
             },
         };
         let encoded = codec::encode(TREE, &record)?;
-        let inner = &self.inner;
-        let entry = (
-            &inner.own_terminals,
-            &inner.history,
-            &inner.meta,
-            &inner.history_checkpoints,
-        )
-            .transaction(|(tree, history, meta, checkpoints)| {
-                tree.insert(did.as_bytes(), encoded.clone())?;
-                self.append_in(history, meta, checkpoints, event)
-            })
-            .map_err(transaction_error)?;
+        let ((), entry) =
+            self.change_with_history(&[&self.inner.own_terminals], event, |tree| {
+                tree[0].insert(did.as_bytes(), encoded.clone())?;
+                Ok(())
+            })?;
         Ok((record, entry))
     }
 
@@ -68,18 +60,9 @@ impl Store {
         if self.own_terminal(did)?.is_none() {
             return Ok(None);
         }
-        let inner = &self.inner;
-        let entry = (
-            &inner.own_terminals,
-            &inner.history,
-            &inner.meta,
-            &inner.history_checkpoints,
-        )
-            .transaction(|(tree, history, meta, checkpoints)| {
-                tree.remove(did.as_bytes())?;
-                self.append_in(history, meta, checkpoints, event)
-            })
-            .map_err(transaction_error)?;
+        let (_, entry) = self.change_with_history(&[&self.inner.own_terminals], event, |tree| {
+            Ok(tree[0].remove(did.as_bytes())?)
+        })?;
         Ok(Some(entry))
     }
 
