@@ -661,7 +661,19 @@ async fn st82_resolves_no_key_but_the_terminals() {
     let mut credential = licence(id, &repo.did);
     credential["issuer"] = json!(format!("did:web:localhost%3A{port}"));
     let credential = issue(credential, &elsewhere, false).await;
-    let refused = write(&mut repo, &session, id, credential).await;
+    // Another issuer, from a terminal that may not import: refused before any resolution.
+    let refused = write(&mut repo, &session, id, credential.clone()).await;
+    problem(
+        &refused,
+        403,
+        "ST82",
+        "only a terminal the owner authorised as the holder's own",
+    );
+    // The terminal named as issuer, but the proof names the probed host's key: only the
+    // session terminal's keys are resolved.
+    let mut disguised = credential;
+    disguised["issuer"] = json!(terminal.did());
+    let refused = write(&mut repo, &session, id, disguised).await;
     problem(
         &refused,
         422,

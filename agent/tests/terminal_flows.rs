@@ -22,6 +22,7 @@ use card_bridge::card::{FingerSample, InProcessCard};
 use card_bridge::terminal::api;
 use card_bridge::terminal::flow::{
     fresh_credential_id, CardCommand, Cause, ReadOutcome, Step, Terminal, WriteOptions,
+    WriteOutcome,
 };
 use card_bridge::transport::{InProcessTransport, Transport};
 use card_bridge::Error;
@@ -122,6 +123,9 @@ struct Rig {
     relay: Arc<Relay>,
     store: Store,
     app: Arc<AppState>,
+    /// The server itself (not the relay), and the owner's admin secret.
+    upstream: String,
+    admin: String,
     _dir: tempfile::TempDir,
 }
 
@@ -141,7 +145,7 @@ async fn rig(tamper: Tamper) -> Rig {
         std::future::pending(),
     ));
     let relay = Arc::new(Relay {
-        upstream,
+        upstream: upstream.clone(),
         tamper,
         requests: AtomicUsize::new(0),
         closed: AtomicBool::new(false),
@@ -165,6 +169,8 @@ async fn rig(tamper: Tamper) -> Rig {
         relay,
         store,
         app,
+        upstream,
+        admin: driver.admin,
         _dir: dir,
     }
 }
@@ -188,6 +194,69 @@ impl Rig {
         let record = CredentialRecord::new(id, &issued, std::time::SystemTime::now()).unwrap();
         self.store.put_credential(&record).unwrap();
         id.to_owned()
+    }
+
+    /// A licence about the holder signed by an issuer that is not the terminal: what a holder
+    /// got elsewhere and imports (issue 12 item 4).
+    async fn licence_from_elsewhere(&self, issuer: &LocalKey, format: ProofFormat) -> Secured {
+        let mut credential = licence(
+            "urn:uuid:5b0c7a3e-1d2f-4e6a-8b9c-0d1e2f3a4b5c",
+            &self.holder,
+        );
+        credential["issuer"] = json!(issuer.did());
+        vc_schemas::issue_credential(
+            credential,
+            issuer,
+            format,
+            chrono::Utc::now(),
+            vc_schemas::shared_jsonld(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// The owner authorises this rig's terminal as the holder's own, through the owner route.
+    async fn authorise_terminal(&self) {
+        let answer = reqwest::Client::new()
+            .put(format!(
+                "{}/v1/admin/terminals/{}/own",
+                self.upstream,
+                self.key.did()
+            ))
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{answer:?}");
+    }
+
+    async fn import(&mut self, credential: Secured) -> Result<WriteOutcome, Error> {
+        let id = credential.unverified_document().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut record = |_: Step| {};
+        Terminal::new(&mut self.card, &self.key, reqwest::Client::new())
+            .allow_http(true)
+            .import(credential, id, &mut record)
+            .await
+    }
+
+    /// The reason of the newest history entry of this `kind:outcome` (the session's own
+    /// entries follow it).
+    fn newest_reason(&self, kind: &str) -> Option<String> {
+        let history = self.store.history(1, 10_000).unwrap();
+        history
+            .iter()
+            .rev()
+            .find(|entry| {
+                format!(
+                    "{}:{}",
+                    entry.event.kind.as_str(),
+                    entry.event.outcome.as_str()
+                ) == kind
+            })
+            .map(|entry| entry.event.reason.clone())
     }
 
     fn requests(&self) -> usize {
@@ -508,4 +577,94 @@ async fn a_did_web_holder_over_http_needs_allow_http() {
         "{error}"
     );
     assert_eq!(rig.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_credential_from_another_issuer_is_imported_only_through_an_authorised_terminal() {
+    for format in [ProofFormat::DataIntegrity, ProofFormat::Jwt] {
+        let mut rig = rig(Tamper::Nothing).await;
+        let issuer = terminal_key();
+        let credential = rig.licence_from_elsewhere(&issuer, format).await;
+
+        // A counter terminal may not: refused at ST82 with the fix, recorded, nothing stored.
+        let error = rig.import(credential.clone()).await.unwrap_err();
+        let (step, cause) = error.flow().expect("a flow error");
+        assert_eq!(step, "ST82", "{error}");
+        let problem = cause.problem().expect("a problem body");
+        assert_eq!(problem.status, 403);
+        assert!(
+            problem
+                .detail
+                .contains(&format!("kura terminals authorise {}", rig.key.did())),
+            "{}",
+            problem.detail
+        );
+        assert_eq!(rig.store.credential_count(), 0);
+        let reason = rig.newest_reason("refusal:refused").unwrap();
+        assert!(reason.starts_with("ST82: issued by did:key:"), "{reason}");
+
+        // The holder's own terminal may: the issuer's proof is verified, and it is stored as
+        // signed.
+        rig.authorise_terminal().await;
+        let outcome = rig.import(credential.clone()).await.unwrap();
+        let stored = rig
+            .store
+            .get_credential(&outcome.result.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.issuer, issuer.did());
+        assert_eq!(stored.credential().unwrap(), credential);
+        let reason = rig.newest_reason("write:success").unwrap();
+        assert_eq!(reason, format!("imported: issued by {}", issuer.did()));
+
+        // Once only: the same id again is a conflict before the token (ST72).
+        let error = rig.import(credential).await.unwrap_err();
+        assert_eq!(error.flow().map(|(step, _)| step), Some("ST72"), "{error}");
+        assert_eq!(rig.store.credential_count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_import_whose_proof_or_subject_is_wrong_is_refused_and_nothing_is_stored() {
+    let mut rig = rig(Tamper::Nothing).await;
+    rig.authorise_terminal().await;
+    let issuer = terminal_key();
+    // Tampered after signing: the issuer's proof does not verify at ST82.
+    let Secured::Json(mut tampered) = rig
+        .licence_from_elsewhere(&issuer, ProofFormat::DataIntegrity)
+        .await
+    else {
+        panic!("a Data Integrity credential is JSON");
+    };
+    tampered["credentialSubject"]["qualification"]["licenseNumber"] = json!("RN-999999");
+    let error = rig.import(Secured::Json(tampered)).await.unwrap_err();
+    let (step, cause) = error.flow().expect("a flow error");
+    assert_eq!(step, "ST82", "{error}");
+    assert_eq!(cause.problem().map(|problem| problem.status), Some(422));
+    assert!(error.to_string().contains("does not verify"), "{error}");
+    assert_eq!(rig.store.credential_count(), 0);
+
+    // About someone else: refused by the terminal before any request.
+    let before = rig.requests();
+    let mut credential = licence(
+        "urn:uuid:9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+        "did:key:z6MkOther",
+    );
+    credential["issuer"] = json!(issuer.did());
+    let other = vc_schemas::issue_credential(
+        credential,
+        &issuer,
+        ProofFormat::DataIntegrity,
+        chrono::Utc::now(),
+        vc_schemas::shared_jsonld(),
+    )
+    .await
+    .unwrap();
+    let error = rig.import(other).await.unwrap_err();
+    assert!(
+        matches!(error.flow(), Some(("ST71", Cause::Local(reason))) if reason.contains("not the card holder")),
+        "{error:?}"
+    );
+    assert_eq!(rig.requests(), before);
+    assert_eq!(rig.store.credential_count(), 0);
 }

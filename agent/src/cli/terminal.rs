@@ -73,8 +73,8 @@ enum Command {
     ///     --type QualificationCredential --out presentation.json
     #[command(verbatim_doc_comment)]
     Read(ReadArgs),
-    /// Issue a credential with this terminal's key and store it in the holder's repository
-    /// (FIG. 7 + 9).
+    /// Issue a credential with this terminal's key, or hand in one another issuer signed
+    /// (--signed), and store it in the holder's repository (FIG. 7 + 9).
     ///
     /// After the session steps:
     ///   ST71-72  the terminal announces the credential's id
@@ -86,12 +86,20 @@ enum Command {
     ///            records the write, verifies the proof, the subject and the schema, and
     ///            acknowledges only once the credential is on disk
     ///
+    /// With --signed FILE the terminal imports a credential the holder got elsewhere, as it
+    /// is (JSON with a Data Integrity proof, or a JWT): ST78 issues nothing, and at ST82 the
+    /// repository verifies the issuer's own proof, whatever its DID method. Only a terminal
+    /// the owner authorised as the holder's own may import (kura terminals authorise DID,
+    /// on the repository); any other gets 403 at ST82, recorded in the history. Its subject
+    /// must be the card holder. The token and the card are needed as for any write.
+    ///
     /// The credential's id is its own `id`, or a fresh `urn:uuid:`. Prints the stored id and
     /// its history entry as JSON. Exit status: 0 stored, 2 any failure.
     ///
-    /// Example:
+    /// Examples:
     ///   kura terminal write --reader "PCD 00 00" --key issuer.key \
     ///     --credential licence.json --format di
+    ///   kura terminal write --reader "PCD 00 00" --key my-pc.key --signed badge.vc.json
     #[command(verbatim_doc_comment)]
     Write(WriteArgs),
 }
@@ -140,12 +148,17 @@ struct ReadArgs {
 }
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["credential", "signed"])))]
 struct WriteArgs {
     #[command(flatten)]
     common: Common,
-    /// The unsigned credential (VC Data Model 2.0 JSON).
+    /// The unsigned credential (VC Data Model 2.0 JSON) the terminal issues. Not with --signed.
     #[arg(long)]
-    credential: PathBuf,
+    credential: Option<PathBuf>,
+    /// A credential another issuer signed (JSON with a proof, or a compact JWT), imported as
+    /// it is. Not with --credential.
+    #[arg(long, conflicts_with = "format")]
+    signed: Option<PathBuf>,
     /// Proof format the terminal issues the credential in.
     #[arg(long, value_enum, default_value_t = ProofFormat::DataIntegrity)]
     format: ProofFormat,
@@ -289,26 +302,51 @@ async fn read(args: ReadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.credential)
-        .with_context(|| format!("cannot read {}", args.credential.display()))?;
-    let credential: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", args.credential.display()))?;
-    let credential_id = credential_id_of(&credential, || {
+/// What `kura terminal write` hands in: a credential to issue, or one signed already.
+enum ToWrite {
+    Issue(WriteOptions),
+    Import(vc_schemas::Secured, String),
+}
+
+fn to_write(args: &WriteArgs) -> anyhow::Result<ToWrite> {
+    let fresh = || {
         let mut random = [0u8; 16];
         OsRng.fill_bytes(&mut random);
         fresh_credential_id(random)
-    });
-    let (key, mut transport, http) = connect(&args.common)?;
-    let options = WriteOptions {
+    };
+    let path = args.signed.as_ref().or(args.credential.as_ref());
+    let path = path.context("give --credential FILE or --signed FILE")?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if args.signed.is_some() {
+        let signed = vc_schemas::Secured::parse(&text)
+            .with_context(|| format!("{} is not a signed credential", path.display()))?;
+        let document = signed.unverified_document()?;
+        let credential_id = credential_id_of(&document, fresh);
+        return Ok(ToWrite::Import(signed, credential_id));
+    }
+    let credential: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let credential_id = credential_id_of(&credential, fresh);
+    Ok(ToWrite::Issue(WriteOptions {
         credential,
         credential_id,
         format: args.format,
+    }))
+}
+
+async fn write(args: WriteArgs) -> anyhow::Result<ExitCode> {
+    let to_write = to_write(&args)?;
+    let (key, mut transport, http) = connect(&args.common)?;
+    let mut terminal = Terminal::new(&mut transport, &key, http).allow_http(args.common.allow_http);
+    let outcome = match to_write {
+        ToWrite::Issue(options) => terminal.write(options, &mut print_step).await,
+        ToWrite::Import(signed, credential_id) => {
+            terminal
+                .import(signed, credential_id, &mut print_step)
+                .await
+        }
     };
-    let outcome = Terminal::new(&mut transport, &key, http)
-        .allow_http(args.common.allow_http)
-        .write(options, &mut print_step)
-        .await;
     let _ = transport.disconnect();
     let outcome = outcome.map_err(|error| explain(error, args.common.allow_http))?;
     let summary = serde_json::json!({

@@ -55,8 +55,11 @@ pub async fn credentials(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply 
         let checked = check_credential(state, session, &request.credential, &credential_id).await;
         let outcome = match checked {
             Ok(record) => {
-                let event = terminal_event(state, session, EventKind::Write, Outcome::Success)
+                let mut event = terminal_event(state, session, EventKind::Write, Outcome::Success)
                     .with_credentials([credential_id.clone()]);
+                if record.issuer != session.terminal_did() {
+                    event = event.with_reason(format!("imported: issued by {}", record.issuer));
+                }
                 // ST81 and ST83 in one transaction, on disk before the answer.
                 let stored = match store.put_credential_with_history_lazy(&record, &event) {
                     Ok(entry) => store.durable().await.map(|()| entry),
@@ -118,6 +121,30 @@ impl vc_schemas::KeyResolver for TerminalKeys<'_> {
     }
 }
 
+/// Whether this write imports a credential another issuer signed (issue 12 item 4): its
+/// issuer is not the session's terminal. Only a terminal the owner authorised as the holder's
+/// own may do that (DESIGN P6); any other is refused here, before a DID of the terminal's
+/// choosing is resolved.
+fn is_import(state: &AppState, terminal: &str, credential: &Secured) -> Result<bool, ApiError> {
+    let document = credential
+        .unverified_document()
+        .map_err(|error| ApiError::unprocessable(format!("credential: {error}")).at("ST82"))?;
+    let issuer = vc_schemas::model::id_of(document.get("issuer"));
+    if issuer.is_none() || issuer == Some(terminal) {
+        return Ok(false);
+    }
+    if state.repository.store.own_terminal(terminal)?.is_some() {
+        return Ok(true);
+    }
+    Err(ApiError::forbidden(format!(
+        "issued by {}, not by this session's terminal {terminal}: only a terminal the owner \
+         authorised as the holder's own may write a credential another issuer signed \
+         (kura terminals authorise {terminal})",
+        issuer.unwrap_or_default()
+    ))
+    .at("ST82"))
+}
+
 async fn check_credential(
     state: &AppState,
     session: &Session,
@@ -131,11 +158,21 @@ async fn check_credential(
         .clone()
         .into_signed()
         .map_err(|error| refuse(format!("credential: {error}")))?;
+    let terminal = session.terminal_did();
+    let import = is_import(state, terminal, credential)?;
+    let terminal_keys = TerminalKeys {
+        resolver: &state.resolver,
+        terminal,
+    };
+    // An import is verified with the issuer's own keys, whatever its DID method; any other
+    // write only with the session terminal's.
+    let resolver: &dyn vc_schemas::KeyResolver = if import {
+        &state.resolver
+    } else {
+        &terminal_keys
+    };
     let verdict = vc_schemas::Verifier {
-        resolver: &TerminalKeys {
-            resolver: &state.resolver,
-            terminal: session.terminal_did(),
-        },
+        resolver,
         jsonld: state.jsonld,
     }
     .verify(credential, &VerifyOptions::at(now(state).into()))
@@ -150,20 +187,25 @@ async fn check_credential(
     if verdict.kind != Some(vc_schemas::model::Kind::Credential) {
         return Err(refuse("not a verifiable credential".into()));
     }
-    if verdict.signer.as_deref() != Some(session.terminal_did()) {
+    if !import && verdict.signer.as_deref() != Some(terminal) {
         return Err(refuse(format!(
-            "issued by {}, not by this session's terminal {}",
+            "issued by {}, not by this session's terminal {terminal}",
             verdict.signer.as_deref().unwrap_or("nobody"),
-            session.terminal_did()
         )));
     }
     let document = credential
         .unverified_document()
         .map_err(|error| refuse(format!("credential: {error}")))?;
-    if vc_schemas::model::id_of(document.get("id")) != Some(credential_id) {
-        return Err(refuse(format!(
-            "the credential's id is not {credential_id}, the id announced at ST71"
-        )));
+    // A terminal gives what it issues the announced id; an imported credential keeps what its
+    // issuer signed, and one without an `id` is stored under the announced one.
+    match vc_schemas::model::id_of(document.get("id")) {
+        Some(id) if id == credential_id => {}
+        None if import => {}
+        _ => {
+            return Err(refuse(format!(
+                "the credential's id is not {credential_id}, the id announced at ST71"
+            )))
+        }
     }
     let holder = &state.repository.config.did;
     let subjects: Vec<&Value> = match document.get("credentialSubject") {
