@@ -1,7 +1,13 @@
-//! Verifying a Data Integrity proof (VC-DI §4.3 with VC-DI-EdDSA §3.3 / VC-DI-ECDSA §3.4), as
-//! a sequence of steps: find the one proof, read its options, resolve the key, hash, check the
-//! signature. Errors name what is wrong with the proof's shape; a bad signature is only ever
-//! "invalid proof".
+//! Verifying a Data Integrity proof (VC-DI §4.3), as a sequence of steps: find the one proof,
+//! read its options, resolve the key, hash, check the signature. Errors name what is wrong with
+//! the proof's shape; a bad signature is only ever "invalid proof".
+//!
+//! Suites ([`Suite`]): `eddsa-rdfc-2022` and `eddsa-jcs-2022` (VC-DI-EdDSA §3.3, §3.4),
+//! `ecdsa-rdfc-2019` and `ecdsa-jcs-2019` with P-256 (VC-DI-ECDSA §3.4, §3.5), and the legacy
+//! `Ed25519Signature2020` proof type (VC-DI-EdDSA Appendix, "Ed25519Signature2020"), which
+//! many Open Badges 3.0 issuers still use: it hashes as `eddsa-rdfc-2022` does. The RDFC suites
+//! canonicalise with RDFC-1.0 under the document's contexts; the JCS suites with the JSON
+//! Canonicalization Scheme (RFC 8785), with no JSON-LD processing.
 
 use serde_json::{Map, Value};
 
@@ -21,9 +27,82 @@ pub struct VerifiedProof {
     pub domain: Option<Vec<String>>,
 }
 
+/// How a suite turns the document and the proof options into bytes to hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Canonicalization {
+    /// RDFC-1.0 (URDNA2015) N-Quads under the document's `@context`.
+    Rdfc,
+    /// RFC 8785 JSON Canonicalization Scheme.
+    Jcs,
+}
+
+/// A proof type and cryptosuite kura verifies.
+#[derive(Debug, Clone, Copy)]
+struct Suite {
+    /// The cryptosuite, or the proof type for `Ed25519Signature2020`.
+    name: &'static str,
+    algorithm: Algorithm,
+    canonicalization: Canonicalization,
+}
+
+/// `(type, cryptosuite)` → suite.
+const SUITES: [(&str, Option<&str>, Suite); 5] = [
+    suite(
+        "DataIntegrityProof",
+        Some("eddsa-rdfc-2022"),
+        Algorithm::Ed25519,
+        Canonicalization::Rdfc,
+    ),
+    suite(
+        "DataIntegrityProof",
+        Some("ecdsa-rdfc-2019"),
+        Algorithm::P256,
+        Canonicalization::Rdfc,
+    ),
+    suite(
+        "DataIntegrityProof",
+        Some("eddsa-jcs-2022"),
+        Algorithm::Ed25519,
+        Canonicalization::Jcs,
+    ),
+    suite(
+        "DataIntegrityProof",
+        Some("ecdsa-jcs-2019"),
+        Algorithm::P256,
+        Canonicalization::Jcs,
+    ),
+    suite(
+        "Ed25519Signature2020",
+        None,
+        Algorithm::Ed25519,
+        Canonicalization::Rdfc,
+    ),
+];
+
+const fn suite(
+    proof_type: &'static str,
+    cryptosuite: Option<&'static str>,
+    algorithm: Algorithm,
+    canonicalization: Canonicalization,
+) -> (&'static str, Option<&'static str>, Suite) {
+    let name = match cryptosuite {
+        Some(name) => name,
+        None => proof_type,
+    };
+    (
+        proof_type,
+        cryptosuite,
+        Suite {
+            name,
+            algorithm,
+            canonicalization,
+        },
+    )
+}
+
 /// The members of a proof that verification reads, checked for shape.
 struct ProofOptions<'a> {
-    algorithm: Algorithm,
+    suite: Suite,
     verification_method: &'a str,
     signature: Vec<u8>,
     created: Option<String>,
@@ -46,10 +125,13 @@ pub async fn verify(
     let key = resolver
         .resolve_key(options.verification_method, purpose)
         .await?;
-    if Algorithm::of(&key) != Some(options.algorithm) {
+    if Algorithm::of(&key) != Some(options.suite.algorithm) {
         return Err(Error::InvalidProof);
     }
-    let hash_data = hash_data(object, proof, jsonld).await?;
+    let hash_data = match options.suite.canonicalization {
+        Canonicalization::Rdfc => hash_data(object, proof, jsonld).await?,
+        Canonicalization::Jcs => hash_data_jcs(object, proof)?,
+    };
     if key.verify(&hash_data, &options.signature).is_err() {
         return Err(Error::InvalidProof);
     }
@@ -82,16 +164,23 @@ fn read_proof_options<'a>(
     purpose: ProofPurpose,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ProofOptions<'a>, Error> {
-    if text(proof, "type") != Some("DataIntegrityProof") {
-        return Err(Error::Unsupported(format!(
-            "proof type {:?}",
-            proof.get("type")
-        )));
-    }
-    let algorithm = match text(proof, "cryptosuite") {
-        Some("eddsa-rdfc-2022") => Algorithm::Ed25519,
-        Some("ecdsa-rdfc-2019") => Algorithm::P256,
-        other => return Err(Error::Unsupported(format!("cryptosuite {other:?}"))),
+    let proof_type = text(proof, "type");
+    let cryptosuite = text(proof, "cryptosuite");
+    let suite = match SUITES
+        .iter()
+        .find(|(known, _, _)| Some(*known) == proof_type)
+    {
+        None => {
+            return Err(Error::Unsupported(format!(
+                "proof type {:?}",
+                proof.get("type")
+            )))
+        }
+        Some(_) => SUITES
+            .iter()
+            .find(|(known, suite, _)| Some(*known) == proof_type && *suite == cryptosuite)
+            .map(|(_, _, suite)| *suite)
+            .ok_or_else(|| Error::Unsupported(format!("cryptosuite {cryptosuite:?}")))?,
     };
     if text(proof, "proofPurpose") != Some(purpose.as_str()) {
         return Err(Error::Malformed(format!(
@@ -113,7 +202,7 @@ fn read_proof_options<'a>(
     }
     check_expires(proof, now)?;
     Ok(ProofOptions {
-        algorithm,
+        suite,
         verification_method,
         signature,
         created,
@@ -175,13 +264,63 @@ async fn hash_data(
     Ok(hash_data)
 }
 
+/// VC-DI-EdDSA §3.4.3–§3.4.6 / VC-DI-ECDSA §3.5.3–§3.5.6 (JCS suites): the proof options
+/// (without `proofValue`) under the document's `@context`, and the document without its proof,
+/// each canonicalised with RFC 8785 and hashed with SHA-256: H(options) ‖ H(document). A
+/// `@context` in the proof must be the start of the document's, in order (§3.4.2 step 4).
+fn hash_data_jcs(
+    object: &Map<String, Value>,
+    proof: &Map<String, Value>,
+) -> Result<Vec<u8>, Error> {
+    use sha2::{Digest as _, Sha256};
+    let mut configuration = proof.clone();
+    configuration.remove("proofValue");
+    let contexts = |value: Option<&Value>| match value {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items.clone(),
+        Some(single) => vec![single.clone()],
+    };
+    if proof.contains_key("@context") {
+        let (own, document) = (
+            contexts(proof.get("@context")),
+            contexts(object.get("@context")),
+        );
+        if !document.starts_with(&own) {
+            return Err(Error::Malformed(
+                "the proof's @context is not the start of the document's @context".into(),
+            ));
+        }
+    }
+    match object.get("@context") {
+        Some(context) => configuration.insert("@context".into(), context.clone()),
+        None => configuration.remove("@context"),
+    };
+    let mut unsecured = object.clone();
+    unsecured.remove("proof");
+    let mut hash_data = Vec::with_capacity(64);
+    hash_data.extend_from_slice(&Sha256::digest(jcs(Value::Object(configuration))?));
+    hash_data.extend_from_slice(&Sha256::digest(jcs(Value::Object(unsecured))?));
+    Ok(hash_data)
+}
+
+/// RFC 8785, by json-syntax (under ssi's JSON-LD): numbers as ECMAScript prints them, members
+/// sorted, strings with the minimal escapes, no whitespace. (Members are sorted by their UTF-8
+/// bytes, which differs from RFC 8785's UTF-16 order only between names holding characters
+/// above U+FFFF and ones holding U+E000–U+FFFF.)
+fn jcs(value: Value) -> Result<String, Error> {
+    let mut value = ssi::json_ld::syntax::to_value(value)
+        .map_err(|error| Error::Malformed(format!("JCS: {error}")))?;
+    value.canonicalize();
+    Ok(value.to_string())
+}
+
 fn verified_proof(
     proof: &Map<String, Value>,
     purpose: ProofPurpose,
     options: ProofOptions<'_>,
 ) -> VerifiedProof {
     VerifiedProof {
-        cryptosuite: options.algorithm.cryptosuite().to_owned(),
+        cryptosuite: options.suite.name.to_owned(),
         verification_method: options.verification_method.to_owned(),
         proof_purpose: purpose.as_str().to_owned(),
         created: options.created,
@@ -196,5 +335,35 @@ fn verified_proof(
             ),
             _ => None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::jcs;
+
+    /// RFC 8785 §3.2.2 and Appendix B: literals, numbers, strings, member order.
+    #[test]
+    fn jcs_is_rfc_8785() {
+        let numbers: Value = serde_json::from_str(
+            r#"[333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001, -0, 1e21, 1e-7, 100]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            jcs(numbers).unwrap(),
+            "[333333333.3333333,1e+30,4.5,0.002,1e-27,0,1e+21,1e-7,100]"
+        );
+        let strings = json!(["\u{20ac}$\u{000f}\nA'B\"\\\\\"/"]);
+        assert_eq!(
+            jcs(strings).unwrap(),
+            "[\"\u{20ac}$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"]"
+        );
+        let members = json!({"b": [true, null], "a": {"d": 1, "c": "x"}, "\u{e9}": 0});
+        assert_eq!(
+            jcs(members).unwrap(),
+            "{\"a\":{\"c\":\"x\",\"d\":1},\"b\":[true,null],\"\u{e9}\":0}"
+        );
     }
 }
