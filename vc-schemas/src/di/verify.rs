@@ -129,6 +129,9 @@ pub async fn verify(
         return Err(Error::InvalidProof);
     }
     let hash_data = match options.suite.canonicalization {
+        Canonicalization::Rdfc if options.suite.name == "Ed25519Signature2020" => {
+            legacy_hash_data(object, proof, jsonld).await?
+        }
         Canonicalization::Rdfc => hash_data(object, proof, jsonld).await?,
         Canonicalization::Jcs => hash_data_jcs(object, proof)?,
     };
@@ -249,19 +252,41 @@ async fn hash_data(
     jsonld: &JsonLd,
 ) -> Result<Vec<u8>, Error> {
     let mut configuration = proof.clone();
-    configuration.remove("proofValue");
     match object.get("@context") {
         Some(context) => configuration.insert("@context".into(), context.clone()),
         None => configuration.remove("@context"),
     };
+    rdfc_hash_data(configuration, object, jsonld).await
+}
+
+/// H(`configuration` without `proofValue`) ‖ H(the document without its proof), RDFC-1.0 and
+/// SHA-256.
+async fn rdfc_hash_data(
+    mut configuration: Map<String, Value>,
+    object: &Map<String, Value>,
+    jsonld: &JsonLd,
+) -> Result<Vec<u8>, Error> {
+    configuration.remove("proofValue");
     let mut unsecured = object.clone();
     unsecured.remove("proof");
     let configuration_hash = hash_lines(&jsonld.canonicalize(&Value::Object(configuration)).await?);
     let document_hash = hash_lines(&jsonld.canonicalize(&Value::Object(unsecured)).await?);
-    let mut hash_data = Vec::with_capacity(64);
-    hash_data.extend_from_slice(&configuration_hash);
-    hash_data.extend_from_slice(&document_hash);
-    Ok(hash_data)
+    Ok([configuration_hash, document_hash].concat())
+}
+
+/// `Ed25519Signature2020` as Linked Data Proofs sign it: like [`hash_data`], except that a
+/// proof carrying its own `@context` (as ssi 0.7, and so didkit, writes it:
+/// `https://w3id.org/security/suites/ed25519-2020/v1`) is canonicalised under that context, not
+/// the document's.
+async fn legacy_hash_data(
+    object: &Map<String, Value>,
+    proof: &Map<String, Value>,
+    jsonld: &JsonLd,
+) -> Result<Vec<u8>, Error> {
+    if !proof.contains_key("@context") {
+        return hash_data(object, proof, jsonld).await;
+    }
+    rdfc_hash_data(proof.clone(), object, jsonld).await
 }
 
 /// VC-DI-EdDSA §3.4.3–§3.4.6 / VC-DI-ECDSA §3.5.3–§3.5.6 (JCS suites): the proof options
