@@ -63,10 +63,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secured = vc_schemas::create_presentation(
         &credentials,
         &key,
-        &args.challenge,
-        &args.domain,
-        args.format,
-        chrono::Utc::now(),
+        &vc_schemas::PresentationOptions::new(
+            &args.challenge,
+            &args.domain,
+            args.format,
+            chrono::Utc::now(),
+        ),
         vc_schemas::shared_jsonld(),
     )
     .await?;

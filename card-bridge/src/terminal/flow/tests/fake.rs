@@ -191,10 +191,12 @@ impl Fake {
                     &[Secured::Json(self.credential.clone())],
                     did_methods::PublicKey::Ed25519(public.to_bytes()),
                     self.key_id(&key),
-                    &challenge,
-                    &request.domain,
-                    request.format,
-                    chrono::Utc::now(),
+                    &vc_schemas::PresentationOptions::new(
+                        &challenge,
+                        &request.domain,
+                        request.format,
+                        chrono::Utc::now(),
+                    ),
                     vc_schemas::shared_jsonld(),
                 )
                 .await
