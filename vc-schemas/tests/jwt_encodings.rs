@@ -3,6 +3,9 @@
 //! VC DM 1.1 (`typ` `JWT`, the `vc` / `vp` claim), out and in; `typ` contradicting the payload;
 //! NumericDate per RFC 7519 §2.
 
+// Test helpers outside #[test] functions: a failed setup should stop the test loudly.
+#![allow(clippy::unwrap_used)]
+
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
