@@ -11,18 +11,8 @@ use vc_schemas::{
     OfflineResolver, PresentationOptions, ProofFormat, Secured, Verdict, Verifier, VerifyOptions,
 };
 
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn key(algorithm: Algorithm, seed: u8) -> LocalKey {
-    let key = LocalKey::from_secret_bytes(algorithm, &[seed; 32], String::new()).unwrap();
-    let vm = did_methods::did_key_verification_method_id(&vc_schemas::Signer::public_key(&key))
-        .to_string();
-    key.with_verification_method(vm)
-}
+mod common;
+use common::{key, now};
 
 /// The shared sample licence, without an id and valid until 2030 (what these tests were
 /// written with).

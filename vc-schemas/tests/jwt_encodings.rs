@@ -18,17 +18,8 @@ use vc_schemas::{
 const V1: &str = "https://www.w3.org/2018/credentials/v1";
 const V2: &str = "https://www.w3.org/ns/credentials/v2";
 
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn key(algorithm: Algorithm, seed: u8) -> LocalKey {
-    let key = LocalKey::from_secret_bytes(algorithm, &[seed; 32], String::new()).unwrap();
-    let vm = did_methods::did_key_verification_method_id(&Signer::public_key(&key)).to_string();
-    key.with_verification_method(vm)
-}
+mod common;
+use common::{key, now};
 
 fn at(time: DateTime<Utc>) -> VerifyOptions {
     VerifyOptions {
@@ -56,6 +47,21 @@ fn parts(token: &str) -> (Value, Value) {
         serde_json::from_slice::<Value>(&bytes).unwrap()
     };
     (next(), next())
+}
+
+/// `credential` issued by `issuer` in `format`, at [`now`].
+async fn issue(credential: &Value, issuer: &LocalKey, format: ProofFormat) -> Secured {
+    issue_credential(credential.clone(), issuer, format, now(), &JsonLd::new())
+        .await
+        .unwrap()
+}
+
+/// `credential` issued as a JWT by `issuer`.
+async fn issue_jwt(credential: &Value, issuer: &LocalKey) -> String {
+    match issue(credential, issuer, ProofFormat::Jwt).await {
+        Secured::Jwt(token) => token,
+        Secured::Json(_) => panic!("a JWT credential is a compact JWS"),
+    }
 }
 
 /// A JWS over exactly this header (plus `alg` and `kid`) and payload.
@@ -98,22 +104,25 @@ fn errors_mention(verdict: &Verdict, what: &str) -> bool {
     verdict.errors.iter().any(|error| error.contains(what))
 }
 
+/// Signs `payload` under `header` and checks that kura refuses it, for a reason containing
+/// `why`; returns the token.
+async fn assert_refused(header: Value, payload: &Value, signer: &LocalKey, why: &str) -> String {
+    let token = sign_raw(header.clone(), payload, signer).await;
+    let verdict = verify(&token, now()).await;
+    assert!(!verdict.valid, "{header} {payload}");
+    assert!(
+        errors_mention(&verdict, why),
+        "{header} {payload}: {verdict:#?}"
+    );
+    token
+}
+
 #[tokio::test]
 async fn a_2_0_credential_is_issued_as_vc_jose_cose_and_verifies() {
     let issuer = key(Algorithm::Ed25519, 1);
     let holder = key(Algorithm::P256, 2);
     let credential = credential_v2(issuer.did(), holder.did());
-    let Secured::Jwt(token) = issue_credential(
-        credential.clone(),
-        &issuer,
-        ProofFormat::Jwt,
-        now(),
-        &JsonLd::new(),
-    )
-    .await
-    .unwrap() else {
-        panic!("a JWT credential is a compact JWS")
-    };
+    let token = issue_jwt(&credential, &issuer).await;
     let (header, payload) = parts(&token);
     assert_eq!(header["typ"], "vc+jwt");
     assert_eq!(header["kid"], issuer.verification_method());
@@ -131,24 +140,8 @@ async fn a_2_0_presentation_is_vp_jwt_with_nonce_aud_and_enveloped_credentials()
     let holder = key(Algorithm::Ed25519, 2);
     let jsonld = JsonLd::new();
     let credential = credential_v2(issuer.did(), holder.did());
-    let jwt_vc = issue_credential(
-        credential.clone(),
-        &issuer,
-        ProofFormat::Jwt,
-        now(),
-        &jsonld,
-    )
-    .await
-    .unwrap();
-    let di_vc = issue_credential(
-        credential,
-        &issuer,
-        ProofFormat::DataIntegrity,
-        now(),
-        &jsonld,
-    )
-    .await
-    .unwrap();
+    let jwt_vc = issue(&credential, &issuer, ProofFormat::Jwt).await;
+    let di_vc = issue(&credential, &issuer, ProofFormat::DataIntegrity).await;
     let Secured::Jwt(token) = create_presentation(
         &[jwt_vc.clone(), di_vc],
         &holder,
@@ -263,13 +256,8 @@ async fn a_2_0_document_in_vc_jwt_1_1_claims_is_accepted_with_a_warning() {
         let token = sign_raw(header, &payload, &issuer).await;
         let verdict = verify(&token, now()).await;
         assert!(verdict.valid, "{typ:?}: {verdict:#?}");
-        assert!(
-            verdict
-                .warnings
-                .iter()
-                .any(|w| w.contains("accepted for compatibility")),
-            "{verdict:#?}"
-        );
+        let compatible = |w: &String| w.contains("accepted for compatibility");
+        assert!(verdict.warnings.iter().any(compatible), "{verdict:#?}");
     }
 }
 
@@ -282,58 +270,41 @@ async fn a_typ_that_contradicts_the_payload_is_refused() {
         "nonce": "n-1", "aud": "verifier.example",
     });
     let wrapped = json!({"iss": issuer.did(), "vc": credential});
-    let cases = [
+    let credential_v1 = credential_v1(issuer.did(), "did:example:subject");
+    let both = json!({"iss": issuer.did(), "vc": credential, "vp": presentation});
+    let cases: [(Value, &Value, &str); 9] = [
+        (json!({"typ": "vc+jwt"}), &presentation, "says credential"),
+        (json!({"typ": "vp+jwt"}), &credential, "says presentation"),
         (
             json!({"typ": "vc+jwt"}),
-            presentation.clone(),
-            "says credential",
-        ),
-        (
-            json!({"typ": "vp+jwt"}),
-            credential.clone(),
-            "says presentation",
-        ),
-        (
-            json!({"typ": "vc+jwt"}),
-            wrapped.clone(),
+            &wrapped,
             "must not have a `vc` claim",
         ),
         (
             json!({"typ": "JWT"}),
-            credential.clone(),
+            &credential,
             "`typ` JWT is VC-JWT 1.1",
         ),
         (
             json!({"typ": "at+jwt"}),
-            credential.clone(),
+            &credential,
             "JWT `typ` \"at+jwt\"",
         ),
-        (
-            json!({"typ": 7}),
-            credential.clone(),
-            "`typ` is not a string",
-        ),
+        (json!({"typ": 7}), &credential, "`typ` is not a string"),
         (
             json!({"typ": "vc+jwt", "cty": "vp"}),
-            credential.clone(),
+            &credential,
             "`cty` contradicts",
         ),
         (
             json!({"typ": "vc+jwt"}),
-            credential_v1(issuer.did(), "did:example:subject"),
+            &credential_v1,
             "VC-JOSE-COSE secures VC Data Model 2.0",
         ),
-        (
-            json!({"typ": "JWT"}),
-            json!({"iss": issuer.did(), "vc": credential, "vp": presentation}),
-            "not both",
-        ),
+        (json!({"typ": "JWT"}), &both, "not both"),
     ];
     for (header, payload, why) in cases {
-        let token = sign_raw(header.clone(), &payload, &issuer).await;
-        let verdict = verify(&token, now()).await;
-        assert!(!verdict.valid, "{header} {payload}");
-        assert!(errors_mention(&verdict, why), "{header}: {verdict:#?}");
+        let token = assert_refused(header.clone(), payload, &issuer, why).await;
         assert!(
             vc_schemas::jwt::unverified_document(&token).is_err(),
             "{header}"
@@ -351,27 +322,13 @@ async fn a_typ_that_contradicts_the_payload_is_refused() {
 async fn a_vp_jwt_lists_jwt_credentials_enveloped_not_as_strings() {
     let issuer = key(Algorithm::Ed25519, 1);
     let holder = key(Algorithm::Ed25519, 2);
-    let Secured::Jwt(credential) = issue_credential(
-        credential_v2(issuer.did(), holder.did()),
-        &issuer,
-        ProofFormat::Jwt,
-        now(),
-        &JsonLd::new(),
-    )
-    .await
-    .unwrap() else {
-        unreachable!()
-    };
+    let credential = issue_jwt(&credential_v2(issuer.did(), holder.did()), &issuer).await;
     let presentation = json!({
         "@context": [V2], "type": ["VerifiablePresentation"], "holder": holder.did(),
         "verifiableCredential": [credential], "nonce": "n-1", "aud": "verifier.example",
     });
-    let token = sign_raw(json!({"typ": "vp+jwt"}), &presentation, &holder).await;
-    let verdict = verify(&token, now()).await;
-    assert!(
-        errors_mention(&verdict, "EnvelopedVerifiableCredential objects"),
-        "{verdict:#?}"
-    );
+    let why = "EnvelopedVerifiableCredential objects";
+    assert_refused(json!({"typ": "vp+jwt"}), &presentation, &holder, why).await;
 }
 
 /// RFC 7519 §2: a NumericDate is a JSON number, integer or not (didkit writes `….0`); anything
@@ -415,14 +372,8 @@ async fn numeric_dates_may_be_fractional_but_must_be_numbers() {
         ("exp", json!([1])),
     ] {
         let mut bad = payload.clone();
-        bad[claim] = value.clone();
-        let token = sign_raw(json!({"typ": "JWT"}), &bad, &issuer).await;
-        let verdict = verify(&token, now()).await;
-        assert!(!verdict.valid, "{claim} = {value}");
-        assert!(
-            errors_mention(&verdict, "is not a NumericDate"),
-            "{claim} = {value}: {verdict:#?}"
-        );
+        bad[claim] = value;
+        assert_refused(json!({"typ": "JWT"}), &bad, &issuer, "is not a NumericDate").await;
     }
 }
 
@@ -437,13 +388,7 @@ async fn an_exp_in_the_past_is_refused_in_both_encodings() {
         "vc": credential_v1(issuer.did(), "did:example:subject"),
     });
     for (typ, payload) in [("vc+jwt", jose_cose), ("JWT", wrapped)] {
-        let token = sign_raw(json!({"typ": typ}), &payload, &issuer).await;
-        let verdict = verify(&token, now()).await;
-        assert!(!verdict.valid, "{typ}");
-        assert!(
-            errors_mention(&verdict, "expired: exp"),
-            "{typ}: {verdict:#?}"
-        );
+        assert_refused(json!({"typ": typ}), &payload, &issuer, "expired: exp").await;
     }
 }
 
@@ -459,13 +404,8 @@ async fn vc_jwt_1_1_claims_that_disagree_with_the_document_are_refused() {
     ] {
         let mut payload = json!({"iss": issuer.did(), "vc": credential});
         payload[claim] = value.into();
-        let token = sign_raw(json!({"typ": "JWT"}), &payload, &issuer).await;
-        let verdict = verify(&token, now()).await;
-        assert!(!verdict.valid, "{claim}");
-        assert!(
-            errors_mention(&verdict, &format!("{why} {value} disagrees")),
-            "{claim}: {verdict:#?}"
-        );
+        let why = format!("{why} {value} disagrees");
+        assert_refused(json!({"typ": "JWT"}), &payload, &issuer, &why).await;
     }
 }
 
