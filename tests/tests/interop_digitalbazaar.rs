@@ -281,13 +281,72 @@ fn peer_verifies_its_own_output_and_rejects_tampering() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut batch = PeerBatch::default();
-    for style in ["vc-jose-cose", "vc-jwt-1.1"] {
-        let out = dir.path().join(style);
-        for file in peer_issue(&out, &["--jwt-style", style]) {
+    for (name, args) in [
+        ("vc-jose-cose", &["--jwt-style", "vc-jose-cose"][..]),
+        ("vc-jwt-1.1", &["--jwt-style", "vc-jwt-1.1"][..]),
+        (
+            "vc-jwt-1.1-dm-1.1",
+            &["--jwt-style", "vc-jwt-1.1", "--data-model", "1.1"][..],
+        ),
+    ] {
+        let out = dir.path().join(name);
+        for file in peer_issue(&out, args) {
             queue_peer_checks(&mut batch, &file);
         }
     }
     batch.run();
+}
+
+/// The JOSE header and payload of a compact JWT file, not verified.
+fn jwt_parts(file: &Path) -> (Value, Value) {
+    use base64::Engine as _;
+    let text = std::fs::read_to_string(file).expect("read the JWT");
+    let mut parts = text.trim().split('.').map(|part| {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .expect("base64url");
+        serde_json::from_slice::<Value>(&bytes).expect("JSON")
+    });
+    let header = parts.next().expect("a header");
+    (header, parts.next().expect("a payload"))
+}
+
+/// VC-JWT 1.1 with a VCDM 1.1 credential in didkit's shape (issuer, id, subject and issuance
+/// date only as registered claims, `nbf` not an integer), made by `jose`: kura decodes the
+/// claims into the credential and accepts it, and the VP-JWTs that carry it; tampered copies fail
+/// in kura and in the peer.
+#[test]
+fn peer_vc_jwt_1_1_credentials_verify_in_kura() {
+    if !peer_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = peer_issue(
+        dir.path(),
+        &["--jwt-style", "vc-jwt-1.1", "--data-model", "1.1"],
+    );
+    let mut batch = PeerBatch::default();
+    let mut checks = Vec::new();
+    for file in files.into_iter().filter(|f| path_str(f).ends_with(".jwt")) {
+        let (header, payload) = jwt_parts(&file);
+        assert_eq!(header["typ"], "JWT", "{}", file.display());
+        if !is_presentation(&file) {
+            assert!(payload["vc"].get("issuer").is_none(), "{payload}");
+            let nbf = payload["nbf"].as_f64().expect("nbf is a number");
+            assert_ne!(nbf.fract(), 0.0, "nbf is not an integer: {payload}");
+        }
+        let copies = queue_peer_checks(&mut batch, &file);
+        checks.push((file, copies));
+    }
+    batch.run();
+    assert_eq!(checks.len(), 4);
+    for (file, copies) in &checks {
+        let expect = Expect::for_file(file);
+        assert_kura_verdict(file, expect, true, "a VC-JWT 1.1 from the peer");
+        for copy in copies {
+            assert_kura_verdict(copy, expect, false, "tampered by the peer");
+        }
+    }
 }
 
 #[test]
@@ -508,6 +567,22 @@ fn kura_output_verifies_in_the_peer_and_tampering_fails_on_both_sides() {
             issued.extend([vc, vp]);
         }
     }
+    // VC DM 2.0 secured as a JWT is VC-JOSE-COSE: `typ` vc+jwt / vp+jwt, the payload is the
+    // document (the peer checks `typ` strictly too).
+    for file in issued.iter().filter(|f| path_str(f).ends_with(".jwt")) {
+        let (header, payload) = jwt_parts(file);
+        let (typ, kind) = if is_presentation(file) {
+            ("vp+jwt", "VerifiablePresentation")
+        } else {
+            ("vc+jwt", "VerifiableCredential")
+        };
+        assert_eq!(header["typ"], typ, "{}", file.display());
+        assert!(payload["type"]
+            .as_array()
+            .expect("type")
+            .contains(&json!(kind)));
+        assert!(payload.get("vc").is_none() && payload.get("vp").is_none());
+    }
     let mut batch = PeerBatch::default();
     let tampered: Vec<(PathBuf, PathBuf)> = issued
         .iter()
@@ -600,6 +675,9 @@ fn peer_verifies_card_signed_presentations_from_the_repository() {
         challenge: Some("another-challenge"),
         domain: Some(verifier.did()),
     };
+    let (header, payload) = jwt_parts(&dir.path().join("presentation.jwt.jwt"));
+    assert_eq!(header["typ"], "vp+jwt");
+    assert_eq!(payload["nonce"], "kura-demo-challenge-0001");
     for name in ["presentation.di.json", "presentation.jwt.jwt"] {
         let file = dir.path().join(name);
         batch.verify(&file, expect, true, "card-signed presentation");

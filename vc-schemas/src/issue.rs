@@ -78,53 +78,66 @@ pub async fn issue_credential(
         }
         ProofFormat::Jwt => {
             jsonld.check_contexts(&credential).await?;
-            let claims = jwt::credential_claims(&credential, now)?;
-            Ok(Secured::Jwt(jwt::sign_compact(&claims, signer).await?))
+            let encoded = jwt::encode::credential(&credential, now)?;
+            Ok(Secured::Jwt(jwt::sign_compact(&encoded, signer).await?))
         }
     }
 }
 
-/// Creates a presentation of `credentials` by the signer's DID (the holder), bound to the
-/// verifier's `challenge` and `domain`. Data Integrity presentations embed JWT credentials
-/// as `EnvelopedVerifiableCredential` (VC DM 2.0 §4.13); JWT presentations list JWTs as
-/// strings and Data Integrity credentials as objects. It does not expire: see
-/// [`create_presentation_until`].
+/// How a presentation is made: bound to the verifier's `challenge` and `domain`, in `format`,
+/// at `now`, expiring at `expires` when given (the Data Integrity proof's `expires`, VC-DI
+/// §2.1, or the VP-JWT's `exp`, RFC 7519 §4.1.4). A card-signed presentation expires with its
+/// card key (`docs/decisions.md`, "Card keys expire").
+#[derive(Debug, Clone, Copy)]
+pub struct PresentationOptions<'a> {
+    pub challenge: &'a str,
+    pub domain: &'a str,
+    pub format: ProofFormat,
+    pub now: DateTime<Utc>,
+    pub expires: Option<DateTime<Utc>>,
+}
+
+impl<'a> PresentationOptions<'a> {
+    /// A presentation for `challenge` and `domain` in `format`, made at `now`, that does not
+    /// expire.
+    pub fn new(
+        challenge: &'a str,
+        domain: &'a str,
+        format: ProofFormat,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            challenge,
+            domain,
+            format,
+            now,
+            expires: None,
+        }
+    }
+
+    /// The same, expiring at `expires`.
+    pub fn expiring(self, expires: Option<DateTime<Utc>>) -> Self {
+        Self { expires, ..self }
+    }
+}
+
+/// Creates a VC DM 2.0 presentation of `credentials` by the signer's DID (the holder) with
+/// `options`. JWT credentials are embedded as `EnvelopedVerifiableCredential`s (VC DM 2.0
+/// §4.13, VC-JOSE-COSE §3.1.2) in both formats; Data Integrity credentials as objects. A JWT
+/// presentation is VC-JOSE-COSE (`typ` `vp+jwt`, [`jwt::encode`]).
 pub async fn create_presentation(
     credentials: &[Secured],
     signer: &dyn Signer,
-    challenge: &str,
-    domain: &str,
-    format: ProofFormat,
-    now: DateTime<Utc>,
+    options: &PresentationOptions<'_>,
     jsonld: &JsonLd,
 ) -> Result<Secured, Error> {
-    create_presentation_until(
-        credentials,
-        signer,
+    let PresentationOptions {
         challenge,
         domain,
         format,
         now,
-        None,
-        jsonld,
-    )
-    .await
-}
-
-/// [`create_presentation`] that expires at `expires` when given: the Data Integrity proof's
-/// `expires` (VC-DI §2.1) or the VP-JWT's `exp` (RFC 7519 §4.1.4). A card-signed
-/// presentation expires with its card key (`docs/decisions.md`, "Card keys expire").
-#[allow(clippy::too_many_arguments)]
-pub async fn create_presentation_until(
-    credentials: &[Secured],
-    signer: &dyn Signer,
-    challenge: &str,
-    domain: &str,
-    format: ProofFormat,
-    now: DateTime<Utc>,
-    expires: Option<DateTime<Utc>>,
-    jsonld: &JsonLd,
-) -> Result<Secured, Error> {
+        expires,
+    } = *options;
     if expires.is_some_and(|expires| expires <= now) {
         return Err(Error::Malformed(
             "a presentation cannot expire before it is made".into(),
@@ -140,8 +153,8 @@ pub async fn create_presentation_until(
         .to_string();
     let embedded: Vec<Value> = credentials
         .iter()
-        .map(|credential| match (credential, format) {
-            (Secured::Json(value), _) => {
+        .map(|credential| match credential {
+            Secured::Json(value) => {
                 if value.get("proof").is_none() {
                     return Err(Error::Malformed(
                         "only secured credentials (with a proof) can be presented".into(),
@@ -154,8 +167,7 @@ pub async fn create_presentation_until(
                 }
                 Ok(value.clone())
             }
-            (Secured::Jwt(token), ProofFormat::Jwt) => Ok(Value::String(token.clone())),
-            (Secured::Jwt(token), ProofFormat::DataIntegrity) => Ok(json!({
+            Secured::Jwt(token) => Ok(json!({
                 "@context": [CREDENTIALS_V2],
                 "id": format!("data:application/vc+jwt,{token}"),
                 "type": "EnvelopedVerifiableCredential",
@@ -182,15 +194,8 @@ pub async fn create_presentation_until(
             ))
         }
         ProofFormat::Jwt => {
-            let claims = jwt::presentation_claims_until(
-                &presentation,
-                &holder,
-                challenge,
-                domain,
-                now,
-                expires,
-            );
-            Ok(Secured::Jwt(jwt::sign_compact(&claims, signer).await?))
+            let encoded = jwt::encode::presentation(&presentation, options)?;
+            Ok(Secured::Jwt(jwt::sign_compact(&encoded, signer).await?))
         }
     }
 }
@@ -307,44 +312,12 @@ impl Signer for Capture {
 
 /// [`create_presentation`] for a signer that signs later: the presentation of `credentials` by
 /// the DID controlling `verification_method`, laid out for `public_key`, and the bytes to sign.
-/// It does not expire: see [`prepare_presentation_until`].
-#[allow(clippy::too_many_arguments)]
+/// What the repository lays out for the card (ST54).
 pub async fn prepare_presentation(
     credentials: &[Secured],
     public_key: did_methods::PublicKey,
     verification_method: String,
-    challenge: &str,
-    domain: &str,
-    format: ProofFormat,
-    now: DateTime<Utc>,
-    jsonld: &JsonLd,
-) -> Result<PendingPresentation, Error> {
-    prepare_presentation_until(
-        credentials,
-        public_key,
-        verification_method,
-        challenge,
-        domain,
-        format,
-        now,
-        None,
-        jsonld,
-    )
-    .await
-}
-
-/// [`prepare_presentation`] that expires at `expires` when given, as
-/// [`create_presentation_until`]: what the repository lays out for the card (ST54).
-#[allow(clippy::too_many_arguments)]
-pub async fn prepare_presentation_until(
-    credentials: &[Secured],
-    public_key: did_methods::PublicKey,
-    verification_method: String,
-    challenge: &str,
-    domain: &str,
-    format: ProofFormat,
-    now: DateTime<Utc>,
-    expires: Option<DateTime<Utc>>,
+    options: &PresentationOptions<'_>,
     jsonld: &JsonLd,
 ) -> Result<PendingPresentation, Error> {
     let algorithm =
@@ -355,17 +328,7 @@ pub async fn prepare_presentation_until(
         verification_method,
         message: std::sync::Mutex::new(None),
     };
-    let layout = create_presentation_until(
-        credentials,
-        &capture,
-        challenge,
-        domain,
-        format,
-        now,
-        expires,
-        jsonld,
-    )
-    .await?;
+    let layout = create_presentation(credentials, &capture, options, jsonld).await?;
     let message = capture
         .message
         .into_inner()

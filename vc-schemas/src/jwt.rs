@@ -1,13 +1,20 @@
-//! VC-JWT and VP-JWT (JWS compact serialization, RFC 7515 §7.1), EdDSA and ES256.
+//! VC-JWT and VP-JWT (JWS compact serialization, RFC 7515 §7.1), EdDSA and ES256, in the
+//! two standard encodings, each by its own rules:
+//! - a VC Data Model 2.0 document is secured as **VC-JOSE-COSE**: `typ` `vc+jwt` / `vp+jwt`,
+//!   the payload is the document itself;
+//! - a VC Data Model 1.1 document as **VC-JWT 1.1** (VC DM 1.1 §6.3.1): `typ` `JWT`, the
+//!   document under the `vc` / `vp` claim with `iss`, `sub`, `jti`, `nbf`, `exp`.
 //!
-//! Encoding chosen (written down in docs/credentials.md): the VC Data Model 1.1 JWT
-//! encoding (§6.3.1) carrying a VC Data Model 2.0 document unchanged inside the `vc` / `vp`
-//! claim, with the registered claims derived from it (`iss`, `sub`, `jti`, `nbf`, `exp`;
-//! `nonce` = challenge and `aud` = domain for presentations). On input kura also accepts
-//! the VC-JOSE-COSE style where the payload *is* the credential or presentation.
+//! [`encode`] chooses the encoding on output, [`decode`] recognises and checks it on input
+//! (including the VC-JWT 1.1 wrapping of a 2.0 document that kura wrote before, accepted with
+//! a warning). A presentation is bound to the verifier by `nonce` = challenge and `aud` =
+//! domain in both (OpenID4VP 1.0 §B.1.3.1.5).
 //!
 //! The JWS is assembled here because kura's [`Signer`] is asynchronous (a card answers over
 //! APDUs) and josekit's `JwsSigner` is not; verification is josekit's.
+
+pub mod decode;
+pub mod encode;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::{json, Map, Value};
@@ -15,21 +22,31 @@ use serde_json::{json, Map, Value};
 use crate::did::{KeyResolver, ProofPurpose};
 use did_methods::PublicKey;
 
+pub use decode::Encoding;
+pub use encode::Encoded;
+
 use crate::keys::{Algorithm, Signer};
 use crate::model::{self, Kind};
 use crate::Error;
 
-/// Signs `payload` as a compact JWS with `kid` = the signer's verification method.
-pub async fn sign_compact(payload: &Value, signer: &dyn Signer) -> Result<String, Error> {
+/// `typ` of a VC-JOSE-COSE credential (VC-JOSE-COSE §3.1.1).
+pub const TYP_CREDENTIAL: &str = "vc+jwt";
+/// `typ` of a VC-JOSE-COSE presentation (VC-JOSE-COSE §3.1.2).
+pub const TYP_PRESENTATION: &str = "vp+jwt";
+/// `typ` of a VC-JWT 1.1 credential or presentation (VC DM 1.1 §6.3.1.1).
+pub const TYP_VC_JWT_11: &str = "JWT";
+
+/// Signs `encoded` as a compact JWS with `kid` = the signer's verification method.
+pub async fn sign_compact(encoded: &Encoded, signer: &dyn Signer) -> Result<String, Error> {
     let header = json!({
         "alg": signer.algorithm().jose_name(),
         "kid": signer.verification_method(),
-        "typ": "JWT",
+        "typ": encoded.typ,
     });
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(payload.to_string())
+        URL_SAFE_NO_PAD.encode(encoded.payload.to_string())
     );
     let signature = signer.sign(signing_input.as_bytes()).await?;
     Ok(format!(
@@ -38,77 +55,19 @@ pub async fn sign_compact(payload: &Value, signer: &dyn Signer) -> Result<String
     ))
 }
 
-/// VC DM 1.1 §6.3.1 claims for a credential, `iat` = `now`.
-pub fn credential_claims(
-    credential: &Value,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Value, Error> {
-    let mut claims = Map::new();
-    let issuer = model::id_of(credential.get("issuer"))
-        .ok_or_else(|| Error::Malformed("the credential has no issuer".into()))?;
-    claims.insert("iss".into(), issuer.into());
-    if let Some(subject) = model::id_of(credential.get("credentialSubject")) {
-        claims.insert("sub".into(), subject.into());
-    }
-    if let Some(id) = credential.get("id").and_then(Value::as_str) {
-        claims.insert("jti".into(), id.into());
-    }
-    let (not_before, expires) = model::validity_seconds(credential)?;
-    if let Some(nbf) = not_before {
-        claims.insert("nbf".into(), nbf.into());
-    }
-    if let Some(exp) = expires {
-        claims.insert("exp".into(), exp.into());
-    }
-    claims.insert("iat".into(), now.timestamp().into());
-    claims.insert("vc".into(), credential.clone());
-    Ok(Value::Object(claims))
-}
-
-/// VC DM 1.1 §6.3.1 claims for a presentation: `nonce` = challenge, `aud` = domain; it does not
-/// expire (see [`presentation_claims_until`]).
-pub fn presentation_claims(
-    presentation: &Value,
-    holder: &str,
-    challenge: &str,
-    domain: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Value {
-    presentation_claims_until(presentation, holder, challenge, domain, now, None)
-}
-
-/// [`presentation_claims`] with `exp` (RFC 7519 §4.1.4) when the presentation expires.
-pub fn presentation_claims_until(
-    presentation: &Value,
-    holder: &str,
-    challenge: &str,
-    domain: &str,
-    now: chrono::DateTime<chrono::Utc>,
-    expires: Option<chrono::DateTime<chrono::Utc>>,
-) -> Value {
-    let mut claims = json!({
-        "iss": holder,
-        "aud": domain,
-        "nonce": challenge,
-        "iat": now.timestamp(),
-        "nbf": now.timestamp(),
-        "vp": presentation,
-    });
-    if let Some(expires) = expires {
-        claims["exp"] = expires.timestamp().into();
-    }
-    claims
-}
-
 /// What a verified JWT carried.
 #[derive(Debug, Clone)]
 pub struct VerifiedJwt {
     pub algorithm: Algorithm,
     pub key_id: String,
     pub claims: Map<String, Value>,
-    /// The credential or presentation (the `vc`/`vp` claim, or the payload itself).
+    /// The credential or presentation (VC-JOSE-COSE: the payload; VC-JWT 1.1: the `vc`/`vp`
+    /// claim with the registered claims decoded into it).
     pub document: Value,
     pub kind: Kind,
+    pub encoding: Encoding,
+    /// Accepted, but worth knowing (a 2.0 document in VC-JWT 1.1 claims).
+    pub warnings: Vec<String>,
 }
 
 fn decode_json_part(part: &str, what: &str) -> Result<Value, Error> {
@@ -169,8 +128,9 @@ fn build_verifier(key: &PublicKey) -> Result<std::sync::Arc<dyn josekit::jws::Jw
     Ok(verifier)
 }
 
-/// Verifies a compact JWT credential or presentation: signature (josekit), `kid` bound to
-/// `iss`, and `nbf`/`exp` at `now`. Challenge/domain are checked by the caller.
+/// Verifies a compact JWT credential or presentation: its encoding's rules ([`decode`]),
+/// signature (josekit), `kid` bound to `iss`, and `nbf`/`exp` at `now`. Challenge/domain are
+/// checked by the caller.
 pub async fn verify(
     token: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -178,18 +138,26 @@ pub async fn verify(
 ) -> Result<(VerifiedJwt, Vec<String>), Error> {
     let (header, unverified) = split_token(token)?;
     let algorithm = header_algorithm(&header)?;
-    let (kind, document) = carried_document(&unverified)?;
-    let issuer = issuer_of(&unverified, kind, &document)?;
+    let decoded = decode::decode(&header, &unverified)?;
+    // RFC 7519 §2 before josekit, which names a bad date less clearly.
+    if let Some(claims) = unverified.as_object() {
+        for name in ["iat", "nbf", "exp"] {
+            decode::numeric_date(claims, name)?;
+        }
+    }
+    let issuer = issuer_of(&unverified, decoded.kind, &decoded.document)?;
     let key_id = key_id_of(&header, &issuer)?;
-    let claims = verified_claims(token, &key_id, kind, algorithm, resolver).await?;
-    let problems = validity_problems(&claims, now, kind, &document, &issuer)?;
+    let claims = verified_claims(token, &key_id, decoded.kind, algorithm, resolver).await?;
+    let problems = validity_problems(&claims, now, decoded.kind, &decoded.document, &issuer)?;
     Ok((
         VerifiedJwt {
             algorithm,
             key_id,
             claims,
-            document,
-            kind,
+            document: decoded.document,
+            kind: decoded.kind,
+            encoding: decoded.encoding,
+            warnings: decoded.warnings,
         },
         problems,
     ))
@@ -221,20 +189,6 @@ fn header_algorithm(header: &Value) -> Result<Algorithm, Error> {
         other => Err(Error::Unsupported(format!(
             "JWS alg {other:?} (kura accepts EdDSA, ES256)"
         ))),
-    }
-}
-
-/// The credential or presentation: the `vc`/`vp` claim, or the payload itself.
-fn carried_document(unverified: &Value) -> Result<(Kind, Value), Error> {
-    match (unverified.get("vc"), unverified.get("vp")) {
-        (Some(vc), None) => Ok((Kind::Credential, vc.clone())),
-        (None, Some(vp)) => Ok((Kind::Presentation, vp.clone())),
-        (None, None) if unverified.get("@context").is_some() => {
-            Ok((model::kind_of(unverified)?, unverified.clone()))
-        }
-        _ => Err(Error::Malformed(
-            "the JWT carries neither a `vc` nor a `vp` claim".into(),
-        )),
     }
 }
 
@@ -308,20 +262,14 @@ fn validity_problems(
     issuer: &str,
 ) -> Result<Vec<String>, Error> {
     let mut problems = Vec::new();
-    let seconds = |name: &str| {
-        claims.get(name).map(|v| {
-            v.as_i64()
-                .ok_or_else(|| Error::Malformed(format!("`{name}` is not a NumericDate")))
-        })
-    };
-    if let Some(nbf) = seconds("nbf").transpose()? {
-        if now.timestamp() < nbf {
-            problems.push(format!("not yet valid: nbf is {nbf}"));
+    if let Some(nbf) = decode::numeric_date(claims, "nbf")? {
+        if now < nbf {
+            problems.push(format!("not yet valid: nbf is {}", nbf.to_rfc3339()));
         }
     }
-    if let Some(exp) = seconds("exp").transpose()? {
-        if now.timestamp() >= exp {
-            problems.push(format!("expired: exp was {exp}"));
+    if let Some(exp) = decode::numeric_date(claims, "exp")? {
+        if now >= exp {
+            problems.push(format!("expired: exp was {}", exp.to_rfc3339()));
         }
     }
     if kind == Kind::Credential {
@@ -336,17 +284,9 @@ fn validity_problems(
     Ok(problems)
 }
 
-/// The credential or presentation inside a JWT, **without** verifying anything (for schema
-/// checks and display only).
+/// The credential or presentation inside a JWT, read by its encoding's rules, **without**
+/// verifying anything (for schema checks and display only).
 pub fn unverified_document(token: &str) -> Result<Value, Error> {
-    let payload = token
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| Error::Malformed("a compact JWS has exactly three parts".into()))?;
-    let payload = decode_json_part(payload, "payload")?;
-    Ok(match (payload.get("vc"), payload.get("vp")) {
-        (Some(vc), _) => vc.clone(),
-        (None, Some(vp)) => vp.clone(),
-        _ => payload,
-    })
+    let (header, payload) = split_token(token)?;
+    Ok(decode::decode(&header, &payload)?.document)
 }

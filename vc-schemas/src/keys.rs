@@ -274,10 +274,12 @@ mod tests {
             &[],
             x25519,
             "did:web:example.com#channel".to_owned(),
-            "challenge",
-            "example.com",
-            crate::ProofFormat::DataIntegrity,
-            chrono::Utc::now(),
+            &crate::PresentationOptions::new(
+                "challenge",
+                "example.com",
+                crate::ProofFormat::DataIntegrity,
+                chrono::Utc::now(),
+            ),
             crate::shared_jsonld(),
         )
         .await

@@ -17,7 +17,8 @@
 //! - [`di`]: Data Integrity proofs (sign per VC-DI-EdDSA/ECDSA; `di/verify.rs`: verification
 //!   as named steps; with the `test-support` feature, ssi's suites as the reference signer
 //!   `di::sign_with_ssi` in `di/reference.rs`).
-//! - [`jwt`]: VC-JWT and VP-JWT (josekit).
+//! - [`jwt`]: VC-JWT and VP-JWT (josekit): `jwt/encode.rs` chooses VC-JOSE-COSE (VC DM 2.0)
+//!   or VC-JWT 1.1 (VC DM 1.1) on output, `jwt/decode.rs` checks each by its rules on input.
 //! - [`model`]: the VC data model as JSON (types, issuer, validity).
 //! - [`schema_ids`]: the `$id`s of kura's schemas (a leaf that [`error`] and [`schema`] name).
 //! - [`schema`]: the embedded JSON Schemas and their validation.
@@ -47,8 +48,8 @@ pub mod verify;
 pub use did::{DidMethodsResolver, KeyResolver, OfflineResolver, ProofPurpose};
 pub use error::{Error, SchemaViolation};
 pub use issue::{
-    create_presentation, create_presentation_until, issue_credential, prepare_presentation,
-    prepare_presentation_until, PendingPresentation,
+    create_presentation, issue_credential, prepare_presentation, PendingPresentation,
+    PresentationOptions,
 };
 pub use jsonld::JsonLd;
 pub use keyfile::{read_key_file, write_key_file};

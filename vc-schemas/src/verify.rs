@@ -283,6 +283,7 @@ impl Verifier<'_> {
             verified.algorithm.jose_name()
         ));
         verdict.errors.extend(problems);
+        verdict.warnings.extend(verified.warnings.iter().cloned());
         verdict.kind = Some(verified.kind);
         verdict.types = model::types_of(&verified.document);
         verdict.data_model = model::data_model_of(&verified.document).ok();

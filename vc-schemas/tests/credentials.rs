@@ -8,21 +8,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use vc_schemas::{
     create_presentation, issue_credential, prepare_presentation, Algorithm, JsonLd, LocalKey,
-    OfflineResolver, ProofFormat, Secured, Verdict, Verifier, VerifyOptions,
+    OfflineResolver, PresentationOptions, ProofFormat, Secured, Verdict, Verifier, VerifyOptions,
 };
 
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn key(algorithm: Algorithm, seed: u8) -> LocalKey {
-    let key = LocalKey::from_secret_bytes(algorithm, &[seed; 32], String::new()).unwrap();
-    let vm = did_methods::did_key_verification_method_id(&vc_schemas::Signer::public_key(&key))
-        .to_string();
-    key.with_verification_method(vm)
-}
+mod common;
+use common::{key, now};
 
 /// The shared sample licence, without an id and valid until 2030 (what these tests were
 /// written with).
@@ -189,14 +179,11 @@ async fn presentations_verify_throughout_their_window_and_not_after() {
     let window = Duration::minutes(10);
     for format in [ProofFormat::DataIntegrity, ProofFormat::Jwt] {
         let (_, credential) = issue(Algorithm::Ed25519, ProofFormat::DataIntegrity).await;
-        let vp = vc_schemas::create_presentation_until(
+        let vp = vc_schemas::create_presentation(
             std::slice::from_ref(&credential),
             &holder,
-            "c-1",
-            "counter.example",
-            format,
-            now(),
-            Some(now() + window),
+            &PresentationOptions::new("c-1", "counter.example", format, now())
+                .expiring(Some(now() + window)),
             &JsonLd::new(),
         )
         .await
@@ -239,14 +226,11 @@ async fn presentations_verify_throughout_their_window_and_not_after() {
     }
     // A presentation cannot expire before it is made.
     let (_, credential) = issue(Algorithm::Ed25519, ProofFormat::DataIntegrity).await;
-    let error = vc_schemas::create_presentation_until(
+    let error = vc_schemas::create_presentation(
         std::slice::from_ref(&credential),
         &holder,
-        "c-1",
-        "counter.example",
-        ProofFormat::Jwt,
-        now(),
-        Some(now()),
+        &PresentationOptions::new("c-1", "counter.example", ProofFormat::Jwt, now())
+            .expiring(Some(now())),
         &JsonLd::new(),
     )
     .await
@@ -263,10 +247,7 @@ async fn presentations_check_challenge_domain_and_embedded_credentials() {
         let vp = create_presentation(
             &[di_vc.clone(), jwt_vc.clone()],
             &holder,
-            "c-123",
-            "verifier.example",
-            format,
-            now(),
+            &PresentationOptions::new("c-123", "verifier.example", format, now()),
             &JsonLd::new(),
         )
         .await
@@ -490,13 +471,11 @@ async fn prepared_presentations_equal_inline_ones_and_refuse_wrong_signatures() 
         let holder = key(algorithm, 3);
         for format in [ProofFormat::DataIntegrity, ProofFormat::Jwt] {
             let jsonld = JsonLd::new();
+            let options = PresentationOptions::new("c-9", "counter.example", format, now());
             let inline = create_presentation(
                 std::slice::from_ref(&credential),
                 &holder,
-                "c-9",
-                "counter.example",
-                format,
-                now(),
+                &options,
                 &jsonld,
             )
             .await
@@ -507,10 +486,7 @@ async fn prepared_presentations_equal_inline_ones_and_refuse_wrong_signatures() 
                     &inputs,
                     vc_schemas::Signer::public_key(&holder),
                     vc_schemas::Signer::verification_method(&holder).to_owned(),
-                    "c-9",
-                    "counter.example",
-                    format,
-                    now(),
+                    &options,
                     &jsonld,
                 )
             };

@@ -156,14 +156,14 @@ async fn a_presentation_carrying_a_forged_envelope_is_not_valid() {
                 "holder": holder.did(),
                 "verifiableCredential": [credential],
             });
-            let claims = jwt::presentation_claims(
-                &presentation,
-                holder.did(),
+            let options = vc_schemas::PresentationOptions::new(
                 "n-1",
                 "did:key:verifier",
+                vc_schemas::ProofFormat::Jwt,
                 now(),
             );
-            jwt::sign_compact(&claims, holder).await.unwrap()
+            let encoded = jwt::encode::presentation(&presentation, &options).unwrap();
+            jwt::sign_compact(&encoded, holder).await.unwrap()
         }
     };
     let clean = verify(

@@ -158,10 +158,7 @@ async fn write_vectors() {
             let presentation = create_presentation(
                 std::slice::from_ref(&credential),
                 &holder,
-                CHALLENGE,
-                DOMAIN,
-                format,
-                issued_at(),
+                &vc_schemas::PresentationOptions::new(CHALLENGE, DOMAIN, format, issued_at()),
                 &jsonld,
             )
             .await

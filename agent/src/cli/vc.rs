@@ -50,7 +50,8 @@ struct IssueArgs {
     /// The unsigned credential (JSON).
     #[arg(long)]
     credential: PathBuf,
-    /// Proof format: `di` (Data Integrity, JSON output) or `jwt` (compact JWT output).
+    /// Proof format: `di` (Data Integrity, JSON output) or `jwt` (compact JWT output:
+    /// VC-JOSE-COSE, header `typ` vc+jwt, the payload is the credential).
     #[arg(long, value_enum, default_value_t = ProofFormat::DataIntegrity)]
     format: ProofFormat,
 }

@@ -24,8 +24,9 @@ enum Command {
     /// Sign a presentation of the given credentials; print it.
     ///
     /// Each --credential file holds a secured credential: JSON with a Data Integrity proof,
-    /// or a compact JWT. With --format di, JWT credentials are embedded as
-    /// EnvelopedVerifiableCredential; with --format jwt, as strings in the `vp` claim.
+    /// or a compact JWT. JWT credentials are embedded as EnvelopedVerifiableCredential in
+    /// both formats. --format jwt writes VC-JOSE-COSE (header `typ` vp+jwt; the payload is the
+    /// presentation with `nonce` and `aud`).
     ///
     /// Example: kura vp create --key holder.key --credential licence.vc.json \
     ///     --challenge 4f1c9a --domain verifier.example --format di > presentation.json
@@ -63,10 +64,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secured = vc_schemas::create_presentation(
         &credentials,
         &key,
-        &args.challenge,
-        &args.domain,
-        args.format,
-        chrono::Utc::now(),
+        &vc_schemas::PresentationOptions::new(
+            &args.challenge,
+            &args.domain,
+            args.format,
+            chrono::Utc::now(),
+        ),
         vc_schemas::shared_jsonld(),
     )
     .await?;

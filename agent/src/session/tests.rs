@@ -121,10 +121,12 @@ async fn a_full_read_and_a_full_write() {
         &[],
         key.public_key,
         key.key_id.clone(),
-        "challenge",
-        "counter.example",
-        ProofFormat::DataIntegrity,
-        now(),
+        &vc_schemas::PresentationOptions::new(
+            "challenge",
+            "counter.example",
+            ProofFormat::DataIntegrity,
+            now(),
+        ),
         &jsonld,
     )
     .await

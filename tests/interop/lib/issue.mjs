@@ -92,7 +92,8 @@ async function signJwt(payload, key, typ) {
  * A VC-JWT. `style` 'vc-jose-cose' (VCDM 2.0: the payload is the credential,
  * typ vc+jwt) or 'vc-jwt-1.1' (the credential under the `vc` claim).
  */
-export async function issueJwt(credential, key, {style = 'vc-jose-cose', now}) {
+export async function issueJwt(credential, key, {style = 'vc-jose-cose', now,
+  dataModel = '2.0'}) {
   if(style === 'vc-jwt-1.1') {
     // VC-JWT 1.1 §6.3.1: registered claims mirror the credential.
     const payload = {iss: key.did, nbf: Math.floor(now.getTime() / 1000), vc: credential};
@@ -102,9 +103,39 @@ export async function issueJwt(credential, key, {style = 'vc-jose-cose', now}) {
     if(credential.credentialSubject?.id) {
       payload.sub = credential.credentialSubject.id;
     }
+    if(dataModel === '1.1') {
+      Object.assign(payload, vcdm11Claims(credential, key, now));
+    }
     return signJwt(payload, key, 'JWT');
   }
   return signJwt({...credential, iss: key.did}, key, 'vc+jwt');
+}
+
+export const VC_V1_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
+
+/**
+ * A VCDM 1.1 credential as didkit writes it in VC-JWT 1.1: the members the
+ * registered claims represent (issuer, id, credentialSubject.id, issuanceDate)
+ * only as claims, and `nbf` as a non-integer NumericDate (RFC 7519 §2).
+ */
+function vcdm11Claims(credential, key, now) {
+  const vc = structuredClone(credential);
+  vc['@context'] = [VC_V1_CONTEXT, ...[].concat(vc['@context']).slice(1)];
+  delete vc.issuer;
+  delete vc.id;
+  delete vc.validFrom;
+  delete vc.issuanceDate;
+  if(vc.validUntil !== undefined) {
+    vc.expirationDate = vc.validUntil;
+    delete vc.validUntil;
+  }
+  if(vc.credentialSubject && typeof vc.credentialSubject === 'object') {
+    delete vc.credentialSubject.id;
+  }
+  // Milliseconds: a fraction of a second, or 0.5 on a whole second, never an integer.
+  const ms = now.getTime();
+  const nbf = ms % 1000 === 0 ? ms / 1000 - 0.5 : ms / 1000;
+  return {vc, nbf};
 }
 
 /** A VP-JWT: challenge as `nonce`, domain as `aud`. */

@@ -190,10 +190,20 @@ async function verifyJwt(jwt, {challenge, domain, now, expect}) {
     verdict.errors.push('JWT names no DID key (kid or iss)');
     return verdict;
   }
+  // Strict `typ`, by the encoding the payload is in: VC-JOSE-COSE §3.1.1/§3.1.2 `vc+jwt` for
+  // a credential and `vp+jwt` for a presentation; VC-JWT 1.1 (VC DM 1.1 §6.3.1.1) `JWT` if
+  // present. jose refuses any other value (and a missing one where one is expected).
+  let typ;
+  if(style === 'vc-jose-cose') {
+    typ = isPresentation ? 'vp+jwt' : 'vc+jwt';
+  } else if(header.typ !== undefined) {
+    typ = 'JWT';
+  }
+  verdict.typ = typ ?? null;
   try {
     const {jwk} = await publicJwkFor(keyRef);
     const key = await jose.importJWK(jwk, header.alg);
-    await jose.jwtVerify(jwt, key, {algorithms: JWT_ALGORITHMS, currentDate: now});
+    await jose.jwtVerify(jwt, key, {algorithms: JWT_ALGORITHMS, currentDate: now, typ});
   } catch(e) {
     verdict.errors.push(`invalid proof: ${e.message}`);
     return verdict;

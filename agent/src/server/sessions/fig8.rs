@@ -35,15 +35,18 @@ pub async fn read(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply {
         // expiring with it: a key that expired or was retired signs nothing more.
         let made_at = now(state);
         let expires = live_card_key_expiry(state, &key.key_id, made_at)?;
-        let pending = vc_schemas::prepare_presentation_until(
-            &credentials,
-            key.public_key,
-            key.key_id.clone(),
+        let options = vc_schemas::PresentationOptions::new(
             &request.challenge,
             &request.domain,
             request.format,
             made_at.into(),
-            Some(expires.into()),
+        )
+        .expiring(Some(expires.into()));
+        let pending = vc_schemas::prepare_presentation(
+            &credentials,
+            key.public_key,
+            key.key_id.clone(),
+            &options,
             state.jsonld,
         )
         .await
