@@ -19,7 +19,9 @@
 //! - [`jwt`]: VC-JWT and VP-JWT (josekit).
 //! - [`model`]: the VC data model as JSON (types, issuer, validity).
 //! - [`schema_ids`]: the `$id`s of kura's schemas (a leaf that [`error`] and [`schema`] name).
-//! - [`schema`]: the embedded JSON Schemas and their validation.
+//! - [`schema`]: kura's embedded JSON Schemas.
+//! - [`registry`]: the schema registry ([`SchemaRegistry`]): kura's schemas plus the owner's,
+//!   pinned by SHA-256, JSON Schema 2020-12 or JsonSchemaCredential, and validation by them.
 //! - [`secured`]: the secured credential or presentation ([`Secured`]: a JSON document or a
 //!   compact JWT) and its [`ProofFormat`], as issued, verified, stored and sent.
 //! - [`issue`]: issuing credentials, creating presentations.
@@ -36,6 +38,7 @@ pub mod jwt;
 pub mod keyfile;
 pub mod keys;
 pub mod model;
+pub mod registry;
 pub mod schema;
 pub mod schema_ids;
 pub mod secured;
@@ -52,6 +55,7 @@ pub use issue::{
 pub use jsonld::JsonLd;
 pub use keyfile::{read_key_file, write_key_file};
 pub use keys::{Algorithm, LocalKey, Signer};
+pub use registry::SchemaRegistry;
 pub use secured::{ProofFormat, Secured};
 pub use verify::{envelope, Envelope, Verdict, Verifier, VerifyOptions};
 
@@ -66,6 +70,7 @@ pub async fn verify(
     Verifier {
         resolver,
         jsonld: shared_jsonld(),
+        schemas: schema::schemas(),
     }
     .verify(&input, options)
     .await
