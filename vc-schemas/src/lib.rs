@@ -24,6 +24,7 @@
 //!   pinned by SHA-256, JSON Schema 2020-12 or JsonSchemaCredential, and validation by them.
 //! - [`secured`]: the secured credential or presentation ([`Secured`]: a JSON document or a
 //!   compact JWT) and its [`ProofFormat`], as issued, verified, stored and sent.
+//! - [`templates`]: unsigned credential templates for `kura vc new` (kura's types, generic).
 //! - [`issue`]: issuing credentials, creating presentations.
 //! - [`verify`]: one verifier for every input, returning a [`Verdict`].
 //! - `test_support` (only with `cfg(test)` or the `test-support` feature): sample credentials
@@ -42,6 +43,7 @@ pub mod registry;
 pub mod schema;
 pub mod schema_ids;
 pub mod secured;
+pub mod templates;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod verify;
