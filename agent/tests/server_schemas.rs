@@ -34,7 +34,12 @@ fn degree_schema() -> Value {
 }
 
 /// Writes `credential` under `id` in a fresh FIG. 9 run of `session`.
-async fn write(repo: &mut Repo, session: &str, id: &str, credential: Value) -> server_common::Answer {
+async fn write(
+    repo: &mut Repo,
+    session: &str,
+    id: &str,
+    credential: Value,
+) -> server_common::Answer {
     let token = repo.write_until_token(session, id).await;
     repo.post(
         &format!("/v1/sessions/{session}/credentials"),
@@ -193,6 +198,9 @@ async fn the_owner_route_adds_lists_shows_and_refuses() {
         .filter(|entry| entry.event.kind.as_str() == "schema-added")
         .map(|entry| entry.event.reason)
         .collect();
-    assert_eq!(added_entries, vec![format!("{DEGREE_SCHEMA} sha256:{sha256}")]);
+    assert_eq!(
+        added_entries,
+        vec![format!("{DEGREE_SCHEMA} sha256:{sha256}")]
+    );
     repo.store.verify_chain().unwrap();
 }

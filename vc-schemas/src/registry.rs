@@ -92,15 +92,17 @@ fn invalid(detail: impl Into<String>) -> Error {
 impl SchemaDocument {
     /// Reads `text` as a JSON Schema 2020-12 with an `$id`, or as a JsonSchemaCredential.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let document: Value = serde_json::from_str(text)
-            .map_err(|error| invalid(format!("not JSON: {error}")))?;
+        let document: Value =
+            serde_json::from_str(text).map_err(|error| invalid(format!("not JSON: {error}")))?;
         let sha256 = hex(&sha2::Sha256::digest(text.as_bytes()));
         let is_credential = model::types_of(&document)
             .iter()
             .any(|t| t == "JsonSchemaCredential");
         let (id, kind, schema, credential) = if is_credential {
             let id = model::id_of(document.get("id"))
-                .ok_or_else(|| invalid("a JsonSchemaCredential needs an `id`: it is the schema's id"))?
+                .ok_or_else(|| {
+                    invalid("a JsonSchemaCredential needs an `id`: it is the schema's id")
+                })?
                 .to_owned();
             let subject = document
                 .get("credentialSubject")
@@ -184,9 +186,15 @@ async fn verify_schema_credential(
 ) -> Result<String, Error> {
     let id = model::id_of(credential.get("id")).unwrap_or_default();
     let refuse = |detail: String| invalid(format!("JsonSchemaCredential {id}: {detail}"));
-    let proof = di::verify(credential, ProofPurpose::AssertionMethod, now, resolver, jsonld)
-        .await
-        .map_err(|error| refuse(format!("its proof does not verify: {error}")))?;
+    let proof = di::verify(
+        credential,
+        ProofPurpose::AssertionMethod,
+        now,
+        resolver,
+        jsonld,
+    )
+    .await
+    .map_err(|error| refuse(format!("its proof does not verify: {error}")))?;
     let signer = did_methods::DidUrl::parse_verification_method(&proof.verification_method)
         .map(|url| url.did().to_string())
         .map_err(|error| refuse(error.to_string()))?;
@@ -376,12 +384,15 @@ impl SchemaRegistry {
         }
         let mut report = SchemaReport::default();
         for (id, named_kind) in named {
-            let kind = named_kind.as_deref().and_then(SchemaKind::of).ok_or_else(|| {
-                Error::Malformed(format!(
-                    "credentialSchema {id} has type {named_kind:?}; kura validates \
+            let kind = named_kind
+                .as_deref()
+                .and_then(SchemaKind::of)
+                .ok_or_else(|| {
+                    Error::Malformed(format!(
+                        "credentialSchema {id} has type {named_kind:?}; kura validates \
                      \"JsonSchema\" and \"JsonSchemaCredential\""
-                ))
-            })?;
+                    ))
+                })?;
             let Some(entry) = self.entries.get(&id) else {
                 if self.lenient {
                     report.unknown.push(id);

@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::*;
 use crate::schema::{schemas, PERSON_IDENTITY};
-use crate::{issue_credential, Algorithm, LocalKey, OfflineResolver, ProofFormat, Secured, Signer as _};
+use crate::{
+    issue_credential, Algorithm, LocalKey, OfflineResolver, ProofFormat, Secured, Signer as _,
+};
 
 const DEGREE_SCHEMA: &str = "https://schemas.example/degree.json";
 const DEGREE_SCHEMA_CREDENTIAL: &str = "https://schemas.example/degree-credential.json";
@@ -122,7 +124,10 @@ async fn violations_point_at_the_field() {
 #[tokio::test]
 async fn a_kura_type_without_its_schema_is_refused() {
     let mut credential = person();
-    credential.as_object_mut().unwrap().remove("credentialSchema");
+    credential
+        .as_object_mut()
+        .unwrap()
+        .remove("credentialSchema");
     let error = schemas()
         .validate_credential(&credential, jsonld(), now())
         .await
@@ -191,9 +196,8 @@ async fn an_owner_json_schema_validates_and_refuses() {
         .as_object_mut()
         .unwrap()
         .remove("name");
-    let Err(Error::SchemaViolations(violations)) = registry
-        .validate_credential(&broken, jsonld(), now())
-        .await
+    let Err(Error::SchemaViolations(violations)) =
+        registry.validate_credential(&broken, jsonld(), now()).await
     else {
         panic!("expected violations");
     };
@@ -204,7 +208,10 @@ async fn an_owner_json_schema_validates_and_refuses() {
         .validate_credential(&wrong_kind, jsonld(), now())
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("JsonSchemaCredential"), "{error}");
+    assert!(
+        error.to_string().contains("JsonSchemaCredential"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -289,9 +296,7 @@ async fn a_json_schema_credential_with_a_good_proof_validates_by_its_inner_schem
         .unwrap()
         .remove("degree");
     assert!(matches!(
-        registry
-            .validate_credential(&broken, jsonld(), now())
-            .await,
+        registry.validate_credential(&broken, jsonld(), now()).await,
         Err(Error::SchemaViolations(_))
     ));
 }
@@ -306,7 +311,10 @@ async fn a_json_schema_credential_with_a_tampered_proof_is_refused() {
         .verify_proof(&OfflineResolver, jsonld(), now())
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("proof does not verify"), "{error}");
+    assert!(
+        error.to_string().contains("proof does not verify"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -331,5 +339,8 @@ async fn a_json_schema_credential_is_verified_again_at_use() {
         .validate_credential(&credential, jsonld(), now())
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("proof does not verify"), "{error}");
+    assert!(
+        error.to_string().contains("proof does not verify"),
+        "{error}"
+    );
 }

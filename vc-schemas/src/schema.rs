@@ -94,8 +94,7 @@ pub fn schemas() -> &'static SchemaRegistry {
 /// kura's schemas, reporting other schemas as not checked instead of refusing them: for a
 /// verifier that keeps no registry of its own (a terminal reading presentations).
 pub fn lenient_schemas() -> &'static SchemaRegistry {
-    static LENIENT: LazyLock<SchemaRegistry> =
-        LazyLock::new(|| SchemaRegistry::kura().lenient());
+    static LENIENT: LazyLock<SchemaRegistry> = LazyLock::new(|| SchemaRegistry::kura().lenient());
     &LENIENT
 }
 

@@ -41,9 +41,7 @@ pub fn template(credential_type: &str, holder: &str, id: &str) -> Value {
                 "nationality": "JP"
             }),
         ),
-        "QualificationCredential" => {
-            sample_qualification(Some(id), holder, "2031-03-31T23:59:59Z")
-        }
+        "QualificationCredential" => sample_qualification(Some(id), holder, "2031-03-31T23:59:59Z"),
         "CardBindingCredential" => kura(
             credential_type,
             CARD_BINDING,
@@ -107,7 +105,11 @@ mod tests {
                 .verify(&secured, &crate::VerifyOptions::at(now))
                 .await
                 .unwrap();
-                assert!(verdict.valid, "{credential_type} {format:?}: {:?}", verdict.errors);
+                assert!(
+                    verdict.valid,
+                    "{credential_type} {format:?}: {:?}",
+                    verdict.errors
+                );
             }
         }
     }

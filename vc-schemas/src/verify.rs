@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::did::{KeyResolver, ProofPurpose};
 use crate::jsonld::JsonLd;
 use crate::model::{self, DataModel, Kind};
-use crate::secured::{ProofFormat, Secured};
 use crate::registry::SchemaRegistry;
+use crate::secured::{ProofFormat, Secured};
 use crate::{di, jwt, Error};
 
 /// What the verifier expects: its own challenge and domain (presentations) and the time.

@@ -101,8 +101,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn add(repository: &Repository, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let answer = match repository.target()? {
         Target::Store(store) => {
             let resolver = DidMethodsResolver::with_defaults(false);
@@ -167,8 +167,8 @@ pub async fn load_registry(repository: &Repository) -> anyhow::Result<SchemaRegi
 }
 
 async fn validate(repository: &Repository, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let credential = vc_schemas::Secured::parse(&text)?.unverified_document()?;
     let registry = load_registry(repository).await?;
     match registry

@@ -177,7 +177,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let schemas = state
         .load_schemas()
         .map_err(|error| anyhow::anyhow!("schema registry: {}", error.detail))?;
-    eprintln!("kura serve: {} schemas in the registry", schemas.list().len());
+    eprintln!(
+        "kura serve: {} schemas in the registry",
+        schemas.list().len()
+    );
     match tls {
         Some(config) => server::tls::serve_tls(listener, config, state, shutdown_signal()).await,
         None => server::serve(listener, state, shutdown_signal()).await,

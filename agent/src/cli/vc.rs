@@ -76,7 +76,8 @@ struct NewArgs {
     /// CardBindingCredential, `generic`, or any other type name.
     #[arg(long = "type", default_value = "generic")]
     credential_type: String,
-    /// The holder's DID: the credential's subject (`credentialSubject.id`).
+    /// The holder's DID: the credential's subject (`credentialSubject.id`; for a
+    /// CardBindingCredential, whose subject is the card, `credentialSubject.holderDid`).
     #[arg(long, default_value = "did:example:holder")]
     holder: String,
 }

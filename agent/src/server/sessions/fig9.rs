@@ -138,7 +138,7 @@ async fn check_credential(
             terminal: session.terminal_did(),
         },
         jsonld: state.jsonld,
-        schemas: &*schemas,
+        schemas: &schemas,
     }
     .verify(credential, &VerifyOptions::at(now(state).into()))
     .await
