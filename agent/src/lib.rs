@@ -16,6 +16,8 @@
 //!   owner's routes, the session table and the failure budget, the connection loop with its
 //!   timeouts and limits, housekeeping, problem bodies and OpenAPI; every handler reads the time
 //!   from the clock in its options, and writes the machine's bytes as hex.
+//! - [`schemas`]: the repository's schema registry (kura's schemas plus the owner's, from the
+//!   store; DESIGN P7) and adding to it.
 //! - [`admin`]: the owner's admin credential (a 0600 file, constant-time verification).
 //! - [`error`]: the crate's one error type.
 
@@ -23,6 +25,7 @@ pub mod admin;
 pub mod error;
 pub mod history;
 pub mod repository;
+pub mod schemas;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -25,7 +25,7 @@ enum Command {
     Vc(cli::vc::Args),
     /// Create Verifiable Presentations bound to a challenge and domain.
     Vp(cli::vp::Args),
-    /// Validate credentials against kura's JSON Schemas.
+    /// The schema registry: add, list and show schemas; validate credentials by them.
     Schema(cli::schema::Args),
     /// The virtual biometric IC card and PC/SC tools.
     Card(cli::card::Args),

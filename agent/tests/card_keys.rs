@@ -212,6 +212,7 @@ async fn verify(presentation: &Secured, now: SystemTime, domain: &str) -> vc_sch
     vc_schemas::Verifier {
         resolver: &resolver,
         jsonld: vc_schemas::shared_jsonld(),
+        schemas: vc_schemas::schema::schemas(),
     }
     .verify(
         presentation,

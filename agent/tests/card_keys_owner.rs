@@ -184,6 +184,7 @@ async fn verifies(presentation: &Secured, domain: &str) -> bool {
     let verdict = vc_schemas::Verifier {
         resolver: &resolver,
         jsonld: vc_schemas::shared_jsonld(),
+        schemas: vc_schemas::schema::schemas(),
     }
     .verify(
         presentation,

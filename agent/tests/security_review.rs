@@ -59,6 +59,7 @@ async fn verify(presentation: &Value, challenge: &str, domain: &str) -> vc_schem
     vc_schemas::Verifier {
         resolver: &resolver,
         jsonld: vc_schemas::shared_jsonld(),
+        schemas: vc_schemas::schema::schemas(),
     }
     .verify(
         &input,

@@ -65,6 +65,7 @@ async fn write_then_read_in_both_formats() {
         let verdict = vc_schemas::Verifier {
             resolver: &resolver,
             jsonld: vc_schemas::shared_jsonld(),
+            schemas: vc_schemas::schema::schemas(),
         }
         .verify(
             &input,

@@ -311,9 +311,174 @@ fn every_credential_subcommand_has_help() {
         vec!["vp", "create", "--help"],
         vec!["schema", "--help"],
         vec!["schema", "validate", "--help"],
+        vec!["schema", "add", "--help"],
+        vec!["schema", "list", "--help"],
+        vec!["schema", "show", "--help"],
+        vec!["vc", "new", "--help"],
     ] {
         let out = kura(&args);
         assert_eq!(code(&out), 0, "{args:?}");
         assert!(stdout(&out).contains("Usage"), "{args:?}");
     }
+}
+
+/// `kura vc new` → `kura vc issue` → `kura vc verify`, for each of kura's types and generic
+/// credentials, in both formats.
+#[test]
+fn every_template_from_vc_new_issues_and_verifies() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (key, _) = create_key(dir.path(), "issuer", "key", "ed25519");
+    for credential_type in [
+        "PersonIdentityCredential",
+        "QualificationCredential",
+        "CardBindingCredential",
+        "generic",
+        "UniversityDegreeCredential",
+    ] {
+        let out = kura(&[
+            "vc",
+            "new",
+            "--type",
+            credential_type,
+            "--holder",
+            "did:web:alice.example",
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let template: Value = serde_json::from_slice(&out.stdout).expect("a JSON template");
+        // A CardBindingCredential's subject is the card; the holder is its `holderDid`.
+        let holder = if credential_type == "CardBindingCredential" {
+            &template["credentialSubject"]["holderDid"]
+        } else {
+            &template["credentialSubject"]["id"]
+        };
+        assert_eq!(holder, "did:web:alice.example");
+        assert!(template["id"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("urn:uuid:"));
+        let unsigned = write(
+            dir.path(),
+            &format!("{credential_type}.json"),
+            &stdout(&out),
+        );
+        for format in ["di", "jwt"] {
+            let issued = kura(&[
+                "vc",
+                "issue",
+                "--key",
+                path(&key),
+                "--credential",
+                path(&unsigned),
+                "--format",
+                format,
+            ]);
+            assert_eq!(
+                code(&issued),
+                0,
+                "{credential_type} {format}: {}",
+                stderr(&issued)
+            );
+            let vc = write(
+                dir.path(),
+                &format!("{credential_type}.{format}.vc"),
+                &stdout(&issued),
+            );
+            let verified = kura(&["vc", "verify", path(&vc)]);
+            let verdict = verdict(&verified);
+            assert_eq!(code(&verified), 0, "{credential_type} {format}: {verdict}");
+            assert_eq!(verdict["valid"], true);
+        }
+    }
+    let bad = kura(&["vc", "new", "--holder", "alice"]);
+    assert_eq!(code(&bad), 2);
+    assert!(stderr(&bad).contains("not a DID"), "{}", stderr(&bad));
+}
+
+/// The schema registry through the CLI on a repository's store: an unknown schema is an error
+/// in `kura vc verify` and `kura schema validate`; after `kura schema add` both pass, `list`
+/// shows its SHA-256, `show` prints it; a draft-07 schema is refused.
+#[test]
+fn schema_add_makes_a_schema_known_to_verify_and_validate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("repo");
+    let init = kura(&[
+        "init",
+        "--data",
+        path(&data),
+        "--did",
+        "did:web:alice.example",
+    ]);
+    assert_eq!(code(&init), 0, "{}", stderr(&init));
+    let (key, _) = create_key(dir.path(), "issuer", "key", "ed25519");
+    let schema_id = "https://schemas.example/example.json";
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id,
+        "type": "object",
+        "required": ["credentialSubject"],
+        "properties": {"credentialSubject": {"required": ["name"]}}
+    });
+    let schema_file = write(dir.path(), "schema.json", &schema.to_string());
+
+    let out = kura(&["vc", "new", "--holder", "did:web:alice.example"]);
+    let mut credential: Value = serde_json::from_slice(&out.stdout).expect("template");
+    credential["credentialSchema"] = json!({"id": schema_id, "type": "JsonSchema"});
+    let unsigned = write(dir.path(), "generic.json", &credential.to_string());
+    let issued = kura(&[
+        "vc",
+        "issue",
+        "--key",
+        path(&key),
+        "--credential",
+        path(&unsigned),
+    ]);
+    assert_eq!(code(&issued), 0, "{}", stderr(&issued));
+    let vc = write(dir.path(), "generic.vc.json", &stdout(&issued));
+
+    let verified = kura(&["vc", "verify", "--data", path(&data), path(&vc)]);
+    assert_eq!(code(&verified), 1);
+    let errors = verdict(&verified)["errors"].to_string();
+    assert!(
+        errors.contains(schema_id) && errors.contains("kura schema add FILE"),
+        "{errors}"
+    );
+    let validated = kura(&["schema", "validate", "--data", path(&data), path(&vc)]);
+    assert_eq!(code(&validated), 2);
+    assert!(
+        stderr(&validated).contains(schema_id),
+        "{}",
+        stderr(&validated)
+    );
+
+    let added = kura(&["schema", "add", "--data", path(&data), path(&schema_file)]);
+    assert_eq!(code(&added), 0, "{}", stderr(&added));
+    let added: Value = serde_json::from_slice(&added.stdout).expect("JSON");
+    assert_eq!(added["id"], schema_id);
+    let sha256 = added["sha256"].as_str().expect("sha256").to_owned();
+    assert_eq!(sha256.len(), 64);
+
+    let verified = kura(&["vc", "verify", "--data", path(&data), path(&vc)]);
+    assert_eq!(code(&verified), 0, "{}", stdout(&verified));
+    let validated = kura(&["schema", "validate", "--data", path(&data), path(&vc)]);
+    assert_eq!(code(&validated), 0, "{}", stderr(&validated));
+    let list = kura(&["schema", "list", "--data", path(&data)]);
+    assert!(stdout(&list).contains(&sha256), "{}", stdout(&list));
+    let show = kura(&["schema", "show", "--data", path(&data), schema_id]);
+    let shown: Value = serde_json::from_slice(&show.stdout).expect("JSON");
+    assert_eq!(shown, schema);
+    let history = kura(&["history", "--data", path(&data)]);
+    assert!(
+        stdout(&history).contains("schema-added"),
+        "{}",
+        stdout(&history)
+    );
+
+    let mut draft7 = schema.clone();
+    draft7["$schema"] = json!("http://json-schema.org/draft-07/schema#");
+    draft7["$id"] = json!("https://schemas.example/other.json");
+    let draft7 = write(dir.path(), "draft7.json", &draft7.to_string());
+    let refused = kura(&["schema", "add", "--data", path(&data), path(&draft7)]);
+    assert_eq!(code(&refused), 2);
+    assert!(stderr(&refused).contains("2020-12"), "{}", stderr(&refused));
+    no_panic(&refused);
 }

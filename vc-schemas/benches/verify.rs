@@ -94,7 +94,11 @@ async fn measure(
     if inputs.is_empty() {
         return;
     }
-    let verifier = Verifier { resolver, jsonld };
+    let verifier = Verifier {
+        resolver,
+        jsonld,
+        schemas: vc_schemas::schema::schemas(),
+    };
     let options = VerifyOptions::at(now);
     // Every input must verify, or the figure means nothing.
     for input in inputs {

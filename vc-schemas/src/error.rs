@@ -73,9 +73,13 @@ pub enum Error {
     /// Reading or writing a file.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
-    /// A `credentialSchema` id that is not one of kura's schemas.
-    #[error("unknown schema `{0}` (known: {known})", known = crate::schema_ids::KNOWN_SCHEMA_IDS.join(", "))]
+    /// A `credentialSchema` id that the schema registry lacks (nothing is fetched).
+    #[error("unknown schema `{0}`: the repository's schema registry does not hold it (kura's own: {known}); the owner adds it with `kura schema add FILE`", known = crate::schema_ids::KNOWN_SCHEMA_IDS.join(", "))]
     UnknownSchema(String),
+    /// A schema document the registry refuses (not JSON Schema 2020-12, no `$id`, a
+    /// JsonSchemaCredential whose proof does not verify, an id taken…).
+    #[error("schema document refused: {0}")]
+    InvalidSchema(String),
     /// The credential does not match its JSON Schema.
     #[error("schema validation failed: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     SchemaViolations(Vec<SchemaViolation>),

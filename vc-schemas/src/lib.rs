@@ -21,9 +21,12 @@
 //!   or VC-JWT 1.1 (VC DM 1.1) on output, `jwt/decode.rs` checks each by its rules on input.
 //! - [`model`]: the VC data model as JSON (types, issuer, validity).
 //! - [`schema_ids`]: the `$id`s of kura's schemas (a leaf that [`error`] and [`schema`] name).
-//! - [`schema`]: the embedded JSON Schemas and their validation.
+//! - [`schema`]: kura's embedded JSON Schemas.
+//! - [`registry`]: the schema registry ([`SchemaRegistry`]): kura's schemas plus the owner's,
+//!   pinned by SHA-256, JSON Schema 2020-12 or JsonSchemaCredential, and validation by them.
 //! - [`secured`]: the secured credential or presentation ([`Secured`]: a JSON document or a
 //!   compact JWT) and its [`ProofFormat`], as issued, verified, stored and sent.
+//! - [`templates`]: unsigned credential templates for `kura vc new` (kura's types, generic).
 //! - [`issue`]: issuing credentials, creating presentations.
 //! - [`verify`]: one verifier for every input, returning a [`Verdict`].
 //! - `test_support` (only with `cfg(test)` or the `test-support` feature): sample credentials
@@ -38,9 +41,11 @@ pub mod jwt;
 pub mod keyfile;
 pub mod keys;
 pub mod model;
+pub mod registry;
 pub mod schema;
 pub mod schema_ids;
 pub mod secured;
+pub mod templates;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod verify;
@@ -54,6 +59,7 @@ pub use issue::{
 pub use jsonld::JsonLd;
 pub use keyfile::{read_key_file, write_key_file};
 pub use keys::{Algorithm, LocalKey, Signer};
+pub use registry::SchemaRegistry;
 pub use secured::{ProofFormat, Secured};
 pub use verify::{envelope, Envelope, Verdict, Verifier, VerifyOptions};
 
@@ -68,6 +74,7 @@ pub async fn verify(
     Verifier {
         resolver,
         jsonld: shared_jsonld(),
+        schemas: schema::schemas(),
     }
     .verify(&input, options)
     .await

@@ -8,8 +8,9 @@ use serde_json::Value;
 use crate::did::{KeyResolver, ProofPurpose};
 use crate::jsonld::JsonLd;
 use crate::model::{self, DataModel, Kind};
+use crate::registry::SchemaRegistry;
 use crate::secured::{ProofFormat, Secured};
-use crate::{di, jwt, schema, Error};
+use crate::{di, jwt, Error};
 
 /// What the verifier expects: its own challenge and domain (presentations) and the time.
 #[derive(Debug, Clone)]
@@ -100,6 +101,9 @@ fn verdict_format<S: serde::Serializer>(
 pub struct Verifier<'a> {
     pub resolver: &'a dyn KeyResolver,
     pub jsonld: &'a JsonLd,
+    /// The schemas a credential's `credentialSchema` may name ([`crate::registry`]):
+    /// [`crate::schema::schemas`] for kura's own, or the repository's registry.
+    pub schemas: &'a SchemaRegistry,
 }
 
 /// VC-JOSE-COSE §3.2: the members an `EnvelopedVerifiableCredential` or
@@ -260,7 +264,10 @@ impl Verifier<'_> {
             Err(error) => verdict.errors.push(error.to_string()),
         }
         match kind {
-            Kind::Credential => self.check_credential_content(&mut verdict, document, options),
+            Kind::Credential => {
+                self.check_credential_content(&mut verdict, document, options)
+                    .await
+            }
             Kind::Presentation => {
                 self.verify_embedded(&mut verdict, document.get("verifiableCredential"), options)
                     .await
@@ -296,6 +303,7 @@ impl Verifier<'_> {
         match verified.kind {
             Kind::Credential => {
                 self.check_credential_content(&mut verdict, &verified.document, options)
+                    .await
             }
             Kind::Presentation => {
                 let text = |name: &str| {
@@ -332,7 +340,7 @@ impl Verifier<'_> {
         verdict.finish()
     }
 
-    fn check_credential_content(
+    async fn check_credential_content(
         &self,
         verdict: &mut Verdict,
         credential: &Value,
@@ -345,17 +353,22 @@ impl Verifier<'_> {
             Ok(problems) => verdict.errors.extend(problems),
             Err(error) => verdict.errors.push(error.to_string()),
         }
-        for (id, _) in model::credential_schema_ids(credential) {
-            if schema::schema_document(&id).is_none() {
-                verdict.warnings.push(format!(
-                    "credentialSchema {id} is not a kura schema: not checked"
-                ));
-                continue;
+        match self
+            .schemas
+            .validate_credential(credential, self.jsonld, options.now)
+            .await
+        {
+            Ok(report) => {
+                for id in report.checked {
+                    verdict.checks.push(format!("matches schema {id}"));
+                }
+                for id in report.unknown {
+                    verdict.warnings.push(format!(
+                        "credentialSchema {id} is not in this verifier's registry: not checked"
+                    ));
+                }
             }
-            match schema::schemas().validate(&id, credential) {
-                Ok(()) => verdict.checks.push(format!("matches schema {id}")),
-                Err(error) => verdict.errors.push(error.to_string()),
-            }
+            Err(error) => verdict.errors.push(error.to_string()),
         }
     }
 

@@ -25,6 +25,7 @@ async fn verify(input: &Secured, options: &VerifyOptions) -> Verdict {
     Verifier {
         resolver: &OfflineResolver,
         jsonld: &jsonld,
+        schemas: vc_schemas::schema::schemas(),
     }
     .verify(input, options)
     .await

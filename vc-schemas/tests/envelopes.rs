@@ -71,6 +71,7 @@ async fn verify(
     Verifier {
         resolver: &OfflineResolver,
         jsonld: &jsonld,
+        schemas: vc_schemas::schema::schemas(),
     }
     .verify(
         input,

@@ -34,6 +34,7 @@ async fn verify(token: &str, time: DateTime<Utc>) -> Verdict {
     Verifier {
         resolver: &OfflineResolver,
         jsonld: &jsonld,
+        schemas: vc_schemas::schema::schemas(),
     }
     .verify(&Secured::Jwt(token.to_owned()), &at(time))
     .await
@@ -187,6 +188,7 @@ async fn a_2_0_presentation_is_vp_jwt_with_nonce_aud_and_enveloped_credentials()
     let verifier = Verifier {
         resolver: &OfflineResolver,
         jsonld: &jsonld,
+        schemas: vc_schemas::schema::schemas(),
     };
     let verdict = verifier
         .verify(&Secured::Jwt(token.clone()), &wrong)

@@ -56,6 +56,7 @@ async fn every_vector_has_the_outcome_its_name_says() {
     let verifier = Verifier {
         resolver: &OfflineResolver,
         jsonld: &jsonld,
+        schemas: vc_schemas::schema::schemas(),
     };
     let mut names: Vec<String> = std::fs::read_dir(folder())
         .expect("tests/vectors")

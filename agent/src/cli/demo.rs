@@ -364,6 +364,7 @@ async fn refusals(presentation: &Value, challenge: &str, domain: &str) -> anyhow
             vc_schemas::Verifier {
                 resolver: &resolver,
                 jsonld: vc_schemas::shared_jsonld(),
+                schemas: vc_schemas::schema::schemas(),
             }
             .verify(
                 &input,

@@ -24,6 +24,11 @@ pub struct Repository {
 }
 
 impl Repository {
+    /// Whether a data directory was named (`--data` or `KURA_DATA`).
+    pub fn is_named(&self) -> bool {
+        self.data.is_some()
+    }
+
     /// Where the command goes ([`Target::of`]).
     pub fn target(&self) -> anyhow::Result<Target> {
         let data = self

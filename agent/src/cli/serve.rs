@@ -172,6 +172,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     let store = repository.store.clone();
     let state = AppState::new(repository, options);
+    // The schema registry, loaded at start: a stored schema that no longer checks out stops
+    // the server here rather than at the first write that names it.
+    let schemas = state
+        .load_schemas()
+        .map_err(|error| anyhow::anyhow!("schema registry: {}", error.detail))?;
+    eprintln!(
+        "kura serve: {} schemas in the registry",
+        schemas.list().len()
+    );
     match tls {
         Some(config) => server::tls::serve_tls(listener, config, state, shutdown_signal()).await,
         None => server::serve(listener, state, shutdown_signal()).await,

@@ -77,10 +77,12 @@ pub enum EventKind {
     TerminalAuthorised,
     /// The owner revoked that authorisation.
     TerminalRevoked,
+    /// The owner added a schema to the registry (its id and SHA-256 in the reason).
+    SchemaAdded,
 }
 
 impl EventKind {
-    const ALL: [EventKind; 11] = [
+    const ALL: [EventKind; 12] = [
         EventKind::Read,
         EventKind::Write,
         EventKind::Refusal,
@@ -92,6 +94,7 @@ impl EventKind {
         EventKind::CardKeyRetired,
         EventKind::TerminalAuthorised,
         EventKind::TerminalRevoked,
+        EventKind::SchemaAdded,
     ];
 
     pub(crate) fn tag(self) -> u8 {
@@ -107,6 +110,7 @@ impl EventKind {
             EventKind::CardKeyRetired => 9,
             EventKind::TerminalAuthorised => 10,
             EventKind::TerminalRevoked => 11,
+            EventKind::SchemaAdded => 12,
         }
     }
 
@@ -128,6 +132,7 @@ impl EventKind {
             EventKind::CardKeyRetired => "card-key-retired",
             EventKind::TerminalAuthorised => "terminal-authorised",
             EventKind::TerminalRevoked => "terminal-revoked",
+            EventKind::SchemaAdded => "schema-added",
         }
     }
 }

@@ -11,7 +11,8 @@
 //!
 //! # Layout
 //! - `sessions/`: the terminal routes, one module per figure (`fig7`, `fig8`, `fig9`).
-//! - `owner`, `owner_history`: the owner's routes (`/v1/admin/…`).
+//! - `owner`, `owner_history`, `owner_schemas`: the owner's routes (`/v1/admin/…`);
+//!   `owner_schemas` also holds the schema registry ST82 reads (DESIGN P7).
 //! - [`table`]: the open sessions and their caps; `failures`: the refusal budget for strangers.
 //! - [`connections`]: the accept loop for plain HTTP and TLS, with its timeouts, connection
 //!   limit and bounded shutdown; [`tls`]: loading certificates.
@@ -26,6 +27,7 @@ pub mod housekeeping;
 mod openapi;
 mod owner;
 mod owner_history;
+mod owner_schemas;
 pub use owner::{decode_segment, encode_segment};
 pub mod problem;
 mod sessions;
@@ -142,6 +144,8 @@ pub struct AppState {
     sessions: Mutex<table::SessionTable>,
     failures: Mutex<failures::FailureLog>,
     did_document: Mutex<Option<CachedDocument>>,
+    /// The schema registry, loaded on first use and after an add (`owner_schemas`).
+    schemas: std::sync::RwLock<Option<Arc<vc_schemas::SchemaRegistry>>>,
 }
 
 /// The DID document's bytes, valid until a card key in it expires.
@@ -167,6 +171,7 @@ impl AppState {
             sessions: Mutex::new(table::SessionTable::default()),
             failures: Mutex::new(failures::FailureLog::new(failures)),
             did_document: Mutex::new(None),
+            schemas: std::sync::RwLock::new(None),
         })
     }
 
@@ -474,6 +479,9 @@ async fn dispatch(
                 "credentials" => sessions::credentials(state, id, &body).await,
                 _ => Err(ApiError::not_found(format!("no route {path}"))),
             }
+        }
+        ["v1", "admin", "schemas", rest @ ..] => {
+            owner::dispatch_schemas(state, method, rest, authorization.as_deref(), &body).await
         }
         ["v1", "admin", rest @ ..] => {
             owner::dispatch(state, method, rest, query, authorization.as_deref()).await

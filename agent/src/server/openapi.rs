@@ -104,6 +104,11 @@ pub fn document(did_path: Option<&str>) -> Value {
         }},
         "/v1/admin/history/verify": {"get": {"summary": "Owner: verify the hash chain and its signed checkpoints", "security": bearer, "responses": {"200": answer("The finding (valid or not)", "HistoryVerification"), "4XX": problems()}}},
         "/v1/admin/history/checkpoints": {"post": {"summary": "Owner: sign the history's head now (after verifying it)", "security": bearer, "responses": {"201": answer("The checkpoint", "Checkpoint"), "4XX": problems()}}},
+        "/v1/admin/schemas": {
+            "get": {"summary": "Owner: the schema registry, `[{id, sha256, kind, builtin}]` (DESIGN P7)", "security": bearer, "responses": {"200": {"description": "Schemas"}, "4XX": problems()}},
+            "post": {"summary": "Owner: add a schema document (JSON Schema 2020-12 with $id, or a JsonSchemaCredential); effective at once, recorded in the history", "security": bearer, "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}}, "responses": {"201": {"description": "Added"}, "200": {"description": "Already there (added: false)"}, "4XX": problems()}}
+        },
+        "/v1/admin/schemas/{id}": {"get": {"summary": "Owner: one schema document as added", "security": bearer, "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}], "responses": {"200": {"description": "The document"}, "4XX": problems()}}},
         "/v1/admin/card-keys": {"get": {"summary": "Owner: card presentation keys (expired ones pruned first), each with `live`", "security": bearer, "responses": {"200": {"description": "Keys"}, "4XX": problems()}}},
         "/v1/admin/card-keys/{key_id}/retire": {"post": {
             "summary": "Owner: retire a card key; it leaves the DID document and its presentations no longer verify",

@@ -1,5 +1,6 @@
 //! The owner's routes (`/v1/admin/…`): list and delete credentials, read and verify the history,
-//! list and retire card keys, authorise and revoke the holder's own terminals. Every route needs
+//! list and retire card keys, authorise and revoke the holder's own terminals, and (in
+//! `owner_schemas`) list and add schemas. Every route needs
 //! `Authorization: Bearer <admin secret>` (the 0600 file `kura init` wrote); without it nothing
 //! here is reachable.
 //!
@@ -31,6 +32,21 @@ pub async fn dispatch(
     let decoded = decode_segments(rest)?;
     let rest: Vec<&str> = decoded.iter().map(String::as_str).collect();
     route(state, method, &rest, query).await
+}
+
+/// `/v1/admin/schemas…` (they take a body): the admin credential, the segments decoded, then
+/// `owner_schemas`.
+pub async fn dispatch_schemas(
+    state: &AppState,
+    method: &Method,
+    rest: &[&str],
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Reply {
+    check_admin(state, authorization)?;
+    let decoded = decode_segments(rest)?;
+    let rest: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    super::owner_schemas::route(state, method, &rest, body).await
 }
 
 /// `Authorization: Bearer <admin secret>`, checked in constant time ([`crate::admin`]).

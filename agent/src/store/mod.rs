@@ -17,6 +17,7 @@
 //! - `terminals`: terminal DID → [`TerminalRecord`].
 //! - `own_terminals`: terminal DID → [`OwnTerminalRecord`] (terminals the owner authorised as
 //!   the holder's own, which may present to a remote verifier's domain; DESIGN P6).
+//! - `schemas`: schema id → [`SchemaRecord`] (the owner's schemas, pinned by SHA-256; DESIGN P7).
 //!
 //! # Record versions
 //! Every JSON record is stored as one version byte ([`RECORD_VERSION`]) followed by its JSON.
@@ -40,6 +41,7 @@ mod commit;
 mod credentials;
 mod history_tree;
 mod own_terminals;
+mod schemas;
 mod terminals;
 mod tokens;
 
@@ -54,6 +56,7 @@ pub(crate) use credentials::stored_format;
 pub use credentials::CredentialRecord;
 pub use history_tree::HistoryVerification;
 pub use own_terminals::OwnTerminalRecord;
+pub use schemas::SchemaRecord;
 pub use terminals::TerminalRecord;
 
 use crate::error::{Error, Result};
@@ -93,6 +96,7 @@ struct Inner {
     history_checkpoints: sled::Tree,
     terminals: sled::Tree,
     own_terminals: sled::Tree,
+    schemas: sled::Tree,
     /// The repository's key, once [`Store::set_checkpoint_signer`] installed it: appends at
     /// every multiple of the checkpoint interval then sign the head in the same transaction.
     checkpoint_signer: std::sync::OnceLock<crate::history::checkpoint::CheckpointSigner>,
@@ -173,6 +177,7 @@ impl Store {
             history_checkpoints: tree("history_checkpoints")?,
             terminals: tree("terminals")?,
             own_terminals: tree("own_terminals")?,
+            schemas: tree("schemas")?,
             checkpoint_signer: std::sync::OnceLock::new(),
             commit: std::sync::OnceLock::new(),
             card_key_index: std::sync::Mutex::new(None),
@@ -219,6 +224,7 @@ fn check_schema(inner: &Inner) -> Result<()> {
                 &inner.tokens,
                 &inner.terminals,
                 &inner.own_terminals,
+                &inner.schemas,
             ]
             .iter()
             .any(|tree| !tree.is_empty());

@@ -116,6 +116,7 @@ impl<T: Transport + ?Sized> Terminal<'_, T> {
         let verdict = Verifier {
             resolver: &resolver,
             jsonld: vc_schemas::shared_jsonld(),
+            schemas: vc_schemas::schema::lenient_schemas(),
         }
         .verify(presentation, &verify_options)
         .await
