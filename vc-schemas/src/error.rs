@@ -76,6 +76,10 @@ pub enum Error {
     /// A `credentialSchema` id that is not one of kura's schemas.
     #[error("unknown schema `{0}` (known: {known})", known = crate::schema_ids::KNOWN_SCHEMA_IDS.join(", "))]
     UnknownSchema(String),
+    /// The document breaks normative statements of the VC Data Model (each names the
+    /// property and the section; `model::conformance`).
+    #[error("the data model does not hold: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    DataModel(Vec<crate::model::conformance::Violation>),
     /// The credential does not match its JSON Schema.
     #[error("schema validation failed: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     SchemaViolations(Vec<SchemaViolation>),
