@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::datetime;
 use super::sections::Topic;
+use super::{datetime, values};
 use super::{Carrier, Checker};
 use crate::jsonld::CREDENTIALS_V2;
 use crate::model::DataModel;
@@ -131,7 +131,7 @@ impl Checker {
     /// VC DM 2.0 §5.3: `relatedResource` is one or more objects, each with an `id` URL that
     /// no other has, and a `digestSRI` or `digestMultibase`.
     pub(super) fn related_resources(&mut self, resources: Option<&Value>) {
-        let Some(resources) = resources else {
+        let Some(resources) = resources.filter(|value| !values::is_empty_array(value)) else {
             return;
         };
         let mut seen = HashSet::new();
@@ -163,17 +163,11 @@ impl Checker {
     /// that VC-JWT 1.1 lists credentials as compact JWTs (VC DM 1.1 §6.3.1), which a
     /// presentation carried in a `vp` claim, or following VC DM 1.1, may do.
     pub(super) fn embedded_credentials(&mut self, credentials: Option<&Value>) {
-        let Some(credentials) = credentials else {
+        // An empty list presents nothing, as if absent (kura's presentation of no credential).
+        let Some(credentials) = credentials.filter(|value| !values::is_empty_array(value)) else {
             return;
         };
         let items: Vec<(String, &Value)> = match credentials {
-            Value::Array(items) if items.is_empty() => {
-                return self.report(
-                    Topic::Presentations,
-                    "verifiableCredential",
-                    "is empty: it must hold one or more credentials",
-                )
-            }
             Value::Array(items) => items
                 .iter()
                 .enumerate()

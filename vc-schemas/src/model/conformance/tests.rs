@@ -755,11 +755,9 @@ fn typed_objects_vc_dm_2_0_4_10_4_11_5_4_5_5_5_6_5_10() {
                 "evidence.type",
                 "VC DM 2.0 §5.6",
             ),
-            invalid(
-                "an empty evidence array",
+            valid(
+                "an empty evidence array (no value in JSON-LD)",
                 with(base(), &["evidence"], Some(json!([]))),
-                "evidence",
-                "VC DM 2.0 §5.6",
             ),
             valid(
                 "a render method",
@@ -911,11 +909,9 @@ fn presentations_vc_dm_2_0_4_13() {
                 "verifiableCredential[0]",
                 "VC DM 2.0 §4.13",
             ),
-            invalid(
-                "an empty list",
+            valid(
+                "an empty list (no credential presented)",
                 with(base(), &["verifiableCredential"], Some(json!([]))),
-                "verifiableCredential",
-                "VC DM 2.0 §4.13",
             ),
             invalid(
                 "an envelope without @context",

@@ -15,6 +15,12 @@ pub fn is_url(text: &str) -> bool {
         && url::Url::parse(text).is_ok()
 }
 
+/// An empty array: JSON-LD reads it as no value, so an optional property holding one is absent
+/// (a required one, such as `credentialSubject`, is then missing).
+pub fn is_empty_array(value: &Value) -> bool {
+    value.as_array().is_some_and(Vec::is_empty)
+}
+
 impl Checker {
     /// `property` (a string) must be a URL.
     pub(super) fn url(&mut self, topic: Topic, property: &str, text: &str) {
@@ -204,7 +210,7 @@ impl Checker {
         topic: Topic,
         id: IdRule,
     ) {
-        let Some(value) = object.get(property) else {
+        let Some(value) = object.get(property).filter(|value| !is_empty_array(value)) else {
             return;
         };
         for (place, item) in self.objects(topic, property, value) {
