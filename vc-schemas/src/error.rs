@@ -80,6 +80,10 @@ pub enum Error {
     /// JsonSchemaCredential whose proof does not verify, an id taken…).
     #[error("schema document refused: {0}")]
     InvalidSchema(String),
+    /// The document breaks normative statements of the VC Data Model (each names the
+    /// property and the section; `model::conformance`).
+    #[error("the data model does not hold: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    DataModel(Vec<crate::model::conformance::Violation>),
     /// The credential does not match its JSON Schema.
     #[error("schema validation failed: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     SchemaViolations(Vec<SchemaViolation>),

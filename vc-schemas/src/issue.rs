@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::did::ProofPurpose;
 use crate::jsonld::{JsonLd, CREDENTIALS_V2};
 use crate::keys::Signer;
+use crate::model::conformance::Carrier;
 use crate::model::{self, DataModel, Kind};
 use crate::secured::{ProofFormat, Secured};
 use crate::{di, jwt, schema, Error};
@@ -58,6 +59,7 @@ pub async fn issue_credential(
             "kura issues VC Data Model 2.0: the first @context must be {CREDENTIALS_V2}"
         )));
     }
+    model::conformance::check_issued(&credential, Carrier::Document)?;
     for (id, _) in model::credential_schema_ids(&credential) {
         if schema::schema_document(&id).is_some() {
             schema::schemas().validate(&id, &credential)?;
@@ -180,6 +182,7 @@ pub async fn create_presentation(
         "holder": holder,
         "verifiableCredential": embedded,
     });
+    model::conformance::check_issued(&presentation, Carrier::of_presentation(format))?;
     match format {
         ProofFormat::DataIntegrity => {
             let request = di::ProofRequest {

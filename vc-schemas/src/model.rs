@@ -1,10 +1,12 @@
 //! The VC Data Model as plain JSON: types, issuer, holder, validity (VC DM 2.0 §4, with
-//! the VC DM 1.1 names accepted on input).
+//! the VC DM 1.1 names accepted on input); [`conformance`]: every MUST of VC DM 2.0 §4–§5.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::Error;
+
+pub mod conformance;
 
 /// Credential or presentation (VC DM 2.0 §4.5 `type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -81,12 +83,18 @@ fn timestamp(document: &Value, names: &[&str]) -> Result<Option<(String, DateTim
             let text = value
                 .as_str()
                 .ok_or_else(|| Error::Malformed(format!("`{name}` is not a string")))?;
-            let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| {
-                Error::Malformed(format!(
-                    "`{name}` {text:?} is not an XML Schema dateTimeStamp"
-                ))
-            })?;
-            return Ok(Some(((*name).to_owned(), parsed.with_timezone(&Utc))));
+            // VC DM 1.1's dates are dateTimes, a time zone optional (then UTC, VC DM 2.0 §5.8).
+            let stamp = matches!(*name, "validFrom" | "validUntil");
+            let parsed = conformance::datetime::parse(text)
+                .ok()
+                .filter(|parsed| parsed.has_zone || !stamp)
+                .ok_or_else(|| {
+                    Error::Malformed(format!(
+                        "`{name}` {text:?} is not an XML Schema {}",
+                        if stamp { "dateTimeStamp" } else { "dateTime" }
+                    ))
+                })?;
+            return Ok(Some(((*name).to_owned(), parsed.instant)));
         }
     }
     Ok(None)

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::did::{KeyResolver, ProofPurpose};
 use crate::jsonld::JsonLd;
+use crate::model::conformance::Carrier;
 use crate::model::{self, DataModel, Kind};
 use crate::registry::SchemaRegistry;
 use crate::secured::{ProofFormat, Secured};
@@ -210,10 +211,11 @@ impl Verifier<'_> {
             }
         };
         verdict.kind = Some(kind);
-        match model::data_model_of(document) {
-            Ok(data_model) => verdict.data_model = Some(data_model),
-            Err(error) => verdict.errors.push(error.to_string()),
-        }
+        verdict.data_model = model::data_model_of(document).ok();
+        let model_problems = model::conformance::problems(document, Carrier::Document);
+        verdict
+            .errors
+            .extend(model_problems.iter().map(ToString::to_string));
         let purpose = match kind {
             Kind::Credential => ProofPurpose::AssertionMethod,
             Kind::Presentation => ProofPurpose::Authentication,
@@ -222,9 +224,6 @@ impl Verifier<'_> {
             Kind::Credential => model::id_of(document.get("issuer")),
             Kind::Presentation => model::id_of(document.get("holder")),
         };
-        if kind == Kind::Credential && expected_signer.is_none() {
-            verdict.errors.push("the credential has no issuer".into());
-        }
         match di::verify(document, purpose, options.now, self.resolver, self.jsonld).await {
             Ok(proof) => {
                 verdict
@@ -294,6 +293,10 @@ impl Verifier<'_> {
         verdict.kind = Some(verified.kind);
         verdict.types = model::types_of(&verified.document);
         verdict.data_model = model::data_model_of(&verified.document).ok();
+        let model_problems = model::conformance::jwt_problems(&verified.claims, &verified.document);
+        verdict
+            .errors
+            .extend(model_problems.iter().map(ToString::to_string));
         // jwt::verify checked that `kid` is a `did#fragment` of `iss`.
         verdict.signer = did_methods::DidUrl::parse_verification_method(&verified.key_id)
             .ok()
@@ -351,7 +354,8 @@ impl Verifier<'_> {
                 verdict.checks.push("within its validity period".into())
             }
             Ok(problems) => verdict.errors.extend(problems),
-            Err(error) => verdict.errors.push(error.to_string()),
+            // A malformed date: the data-model check reported it (VC DM 2.0 §4.9).
+            Err(_) => {}
         }
         match self
             .schemas

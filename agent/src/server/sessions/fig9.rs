@@ -50,7 +50,7 @@ pub async fn credentials(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply 
         let (operation, credential_id) = (*operation, credential_id.to_owned());
         // ST80.
         redeem(state, session, &token, &operation, "ST80").await?;
-        // ST82: proof, issuer, subject, id, schema. A refusal is logged (ST81) and the session
+        // ST82: proof, data model, issuer, subject, id, schema. A refusal is logged (ST81) and the session
         // is ready for another request; nothing is stored.
         let checked = check_credential(state, session, &request.credential, &credential_id).await;
         let outcome = match checked {

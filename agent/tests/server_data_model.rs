@@ -1,0 +1,110 @@
+//! ST82 refuses a credential that breaks the VC Data Model (`vc_schemas::model::conformance`),
+//! even when its proof verifies and the terminal issued it: a 422 problem that names the
+//! property and the section, a refusal in the history, and nothing stored.
+
+// Test helpers outside #[test] functions: a failed setup should stop the test loudly.
+#![allow(clippy::unwrap_used)]
+
+mod server_common;
+
+use serde_json::{json, Value};
+use server_common::{licence, loopback, start, terminal_key};
+use vc_schemas::{di, jwt, shared_jsonld, LocalKey, ProofPurpose};
+
+/// `credential` signed by `issuer` as it is, past `issue_credential`'s own data-model check,
+/// as a terminal that does not check could: Data Integrity (JSON) or VC-JWT (string).
+async fn sign_as_is(credential: Value, issuer: &LocalKey, as_jwt: bool) -> Value {
+    let now = chrono::Utc::now();
+    if as_jwt {
+        let encoded = jwt::encode::credential(&credential, now).unwrap();
+        return Value::String(jwt::sign_compact(&encoded, issuer).await.unwrap());
+    }
+    let request = di::ProofRequest {
+        purpose: ProofPurpose::AssertionMethod,
+        created: now,
+        challenge: None,
+        domain: None,
+        expires: None,
+    };
+    di::sign(credential, issuer, &request, shared_jsonld())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn st82_refuses_a_data_model_violation_and_stores_nothing() {
+    let mut repo = start(loopback()).await;
+    let terminal = terminal_key();
+    let (session, _) = repo.ready(&terminal).await;
+    let holder = repo.did.clone();
+    let issuer = vc_schemas::Signer::verification_method(&terminal)
+        .split('#')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let mut cases: Vec<(&str, Value, &str)> = Vec::new();
+    // Evidence without its required `type` (VC DM 2.0 §5.6).
+    let mut evidence = licence("urn:model:1", &holder);
+    evidence["issuer"] = json!(issuer);
+    evidence["validFrom"] = json!("2025-01-01T00:00:00Z");
+    evidence["evidence"] = json!({"id": "https://evidence.example/check/1"});
+    cases.push((
+        "urn:model:1",
+        sign_as_is(evidence.clone(), &terminal, false).await,
+        "`evidence.type` is missing: it must name the type (VC DM 2.0 §5.6)",
+    ));
+    // The same, as a VC-JWT.
+    evidence["id"] = json!("urn:model:2");
+    cases.push((
+        "urn:model:2",
+        sign_as_is(evidence, &terminal, true).await,
+        "`evidence.type` is missing: it must name the type (VC DM 2.0 §5.6)",
+    ));
+    // An issuer object without its `id` (VC DM 2.0 §4.7): the proof verifies, but nobody is
+    // named as the issuer.
+    let mut nameless = licence("urn:model:3", &holder);
+    nameless["issuer"] = json!({"name": "Counter 3"});
+    nameless["validFrom"] = json!("2025-01-01T00:00:00Z");
+    cases.push((
+        "urn:model:3",
+        sign_as_is(nameless, &terminal, false).await,
+        "`issuer.id` is missing: it must be a URL (VC DM 2.0 §4.7)",
+    ));
+
+    for (id, credential, why) in &cases {
+        let token = repo.write_until_token(&session, id).await;
+        let refused = repo
+            .post(
+                &format!("/v1/sessions/{session}/credentials"),
+                json!({ "token": token, "credential": credential }),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{refused:?}");
+        assert_eq!(refused.body["status"], 422, "{refused:?}");
+        assert_eq!(refused.body["step"], "ST82", "{refused:?}");
+        let detail = refused.body["detail"].as_str().unwrap_or("");
+        assert!(detail.contains(why), "expected {why:?} in {detail:?}");
+    }
+
+    assert_eq!(repo.store.credential_count(), 0);
+    let refusals = repo
+        .history_kinds()
+        .iter()
+        .filter(|kind| *kind == "refusal:refused")
+        .count();
+    assert_eq!(refusals, cases.len());
+    repo.store.verify_chain().unwrap();
+
+    // The same session then stores a credential that keeps the data model.
+    let token = repo.write_until_token(&session, "urn:model:4").await;
+    let good = server_common::issue(licence("urn:model:4", &holder), &terminal, false).await;
+    let stored = repo
+        .post(
+            &format!("/v1/sessions/{session}/credentials"),
+            json!({ "token": token, "credential": good }),
+        )
+        .await;
+    assert_eq!(stored.status, 201, "{stored:?}");
+    assert_eq!(repo.store.credential_count(), 1);
+}
