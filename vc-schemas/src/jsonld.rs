@@ -1,7 +1,9 @@
 //! JSON-LD, offline and cached: the context loader and RDF Dataset Canonicalization.
 //!
-//! Contexts come only from ssi's static set plus the contexts embedded here; any other URL is
-//! an error ([`Error::UnknownContext`]), never a fetch.
+//! Contexts come only from the bundled set ([`bundled::BUNDLED`], pinned by SHA-256, listed in
+//! `docs/contexts.md`) and the ones the owner added ([`JsonLd::add_context`]); any other URL is
+//! an error ([`Error::UnknownContext`], which says how to add it), never a fetch. A term that no
+//! context defines is [`Error::UndefinedTerm`] ([`terms`]).
 //!
 //! Why a cache: expanding a credential starts by processing its top-level `@context`
 //! (JSON-LD 1.1 Processing §4.1.2), and for `https://www.w3.org/ns/credentials/v2` that is
@@ -23,11 +25,18 @@ use sha2::{Digest as _, Sha256};
 use ssi::json_ld::{
     expansion::{Action, Options as ExpansionOptions, Policy},
     syntax::Value as LdValue,
-    Context as ActiveContext, ContextLoader, Expand as _, Loader as _, Process as _,
+    Context as ActiveContext, ExpandedDocument, Expand as _, Loader as _, Process as _,
 };
 use ssi::rdf::{AnyLdEnvironment as _, LdEnvironment};
 
 use crate::Error;
+
+pub mod bundled;
+pub mod contexts;
+mod terms;
+
+pub use bundled::{BundledContext, BUNDLED, MAX_CONTEXT_BYTES, MAX_CONTEXT_URL, UNDEFINED_TERMS_V2};
+pub use contexts::{AddedContext, ContextInfo, OfflineLoader};
 
 /// The kura vocabulary context (the credential types of [`crate::schema`]).
 pub const KURA_CONTEXT_V1: &str = "https://w3id.org/kura/contexts/v1";
@@ -54,7 +63,7 @@ pub const MAX_CACHED_CONTEXT_TEXT: usize = 16 * 1024;
 
 /// The offline loader and the cache of processed contexts. Build one and share it.
 pub struct JsonLd {
-    loader: ContextLoader,
+    loader: OfflineLoader,
     known_urls: Mutex<HashSet<String>>,
     processed: Mutex<Lru<ActiveContext>>,
     /// SHA-256 of a document's JSON text → SHA-256 of its canonical N-Quads.
@@ -79,6 +88,15 @@ impl Default for JsonLd {
     }
 }
 
+/// What [`JsonLd::prepare_context`] found.
+#[derive(Debug)]
+pub enum PreparedContext {
+    /// A new context, checked: [`JsonLd::install_context`] serves it.
+    New(AddedContext),
+    /// kura serves this very document under this URL already (bundled or added before).
+    AlreadyServed(ContextInfo),
+}
+
 // The policy ssi's own expansion uses (ssi-json-ld `CompactJsonLd`): an undefined term or an
 // invalid value is an error, so nothing in a credential is silently dropped from the
 // signed data.
@@ -94,16 +112,10 @@ fn expansion_options() -> ExpansionOptions {
 }
 
 impl JsonLd {
+    /// A processor serving the bundled contexts.
     pub fn new() -> Self {
-        let embedded = HashMap::from([(
-            KURA_CONTEXT_V1.to_owned(),
-            KURA_CONTEXT_V1_DOCUMENT.to_owned(),
-        )]);
-        let loader = ContextLoader::default()
-            .with_context_map_from(embedded)
-            .unwrap_or_else(|_| unreachable!("the embedded kura context is valid JSON"));
         Self {
-            loader,
+            loader: OfflineLoader::default(),
             known_urls: Mutex::new(HashSet::new()),
             processed: Mutex::new(Lru::new(PROCESSED_CONTEXTS)),
             document_hashes: Mutex::new(HashMap::new()),
@@ -121,8 +133,110 @@ impl JsonLd {
     }
 
     /// The loader, for handing to ssi (signing).
-    pub fn loader(&self) -> &ContextLoader {
+    pub fn loader(&self) -> &OfflineLoader {
         &self.loader
+    }
+
+    /// The context kura serves for `url` (bundled or added), with its text.
+    pub fn context(&self, url: &str) -> Option<(ContextInfo, String)> {
+        if let Some(context) = bundled::bundled(url) {
+            return Some((ContextInfo::of_bundled(context), context.text.to_owned()));
+        }
+        self.loader
+            .added(url)
+            .map(|context| (ContextInfo::of_added(&context), context.text.clone()))
+    }
+
+    /// Every context kura serves: the bundled ones, then the added ones, each in URL order.
+    pub fn contexts(&self) -> Vec<ContextInfo> {
+        let mut bundled: Vec<ContextInfo> = BUNDLED.iter().map(ContextInfo::of_bundled).collect();
+        bundled.sort_by(|a, b| a.url.cmp(&b.url));
+        bundled.extend(
+            self.loader
+                .all_added()
+                .iter()
+                .map(|context| ContextInfo::of_added(context)),
+        );
+        bundled
+    }
+
+    /// Checks `text` as the context document for `url` without serving it yet: a URL (http or
+    /// https, no fragment), a JSON object with a `@context` member that processes as a JSON-LD
+    /// context offline (every context it imports is served already). A URL served already is
+    /// [`PreparedContext::AlreadyServed`] when the document is the same JSON (bundled) or the
+    /// same bytes (added), and refused otherwise: a served context never changes.
+    pub async fn prepare_context(&self, url: &str, text: &str) -> Result<PreparedContext, Error> {
+        let refuse = |reason: String| Error::InvalidContext {
+            url: url.to_owned(),
+            reason,
+        };
+        check_context_url(url).map_err(refuse)?;
+        if text.len() > MAX_CONTEXT_BYTES {
+            return Err(refuse(format!(
+                "the document is {} bytes; at most {MAX_CONTEXT_BYTES} are taken",
+                text.len()
+            )));
+        }
+        let json: serde_json::Value = serde_json::from_str(text)
+            .map_err(|error| refuse(format!("the document is not JSON: {error}")))?;
+        let Some(context) = json.as_object().and_then(|object| object.get("@context")) else {
+            return Err(refuse(
+                "a context document is a JSON object with a `@context` member (JSON-LD 1.1 \
+                 §3.1)"
+                    .into(),
+            ));
+        };
+        if let Some(bundled) = bundled::bundled(url) {
+            let same = serde_json::from_str::<serde_json::Value>(bundled.text)
+                .is_ok_and(|served| served == json);
+            return if same {
+                Ok(PreparedContext::AlreadyServed(ContextInfo::of_bundled(bundled)))
+            } else {
+                Err(refuse(format!(
+                    "kura bundles another document for this URL (SHA-256 {}, from {}); a \
+                     bundled context cannot be replaced",
+                    bundled.sha256, bundled.source
+                )))
+            };
+        }
+        let added = AddedContext::parse(url, text).map_err(refuse)?;
+        if let Some(existing) = self.loader.added(url) {
+            return if existing.sha256 == added.sha256 {
+                Ok(PreparedContext::AlreadyServed(ContextInfo::of_added(&existing)))
+            } else {
+                Err(refuse(format!(
+                    "a context was added for this URL already, with SHA-256 {}; an added \
+                     context cannot be changed",
+                    existing.sha256
+                )))
+            };
+        }
+        self.check_contexts(&json).await?;
+        process_context(context, &self.loader)
+            .await
+            .map_err(|error| refuse(format!("it does not process as a JSON-LD context: {error}")))?;
+        Ok(PreparedContext::New(added))
+    }
+
+    /// Serves a context [`JsonLd::prepare_context`] checked, from now on. A URL served in the
+    /// meantime keeps its document.
+    pub fn install_context(&self, context: AddedContext) {
+        if bundled::bundled(&context.url).is_none() && self.loader.added(&context.url).is_none() {
+            self.loader.insert(context);
+        }
+    }
+
+    /// [`JsonLd::prepare_context`] then [`JsonLd::install_context`]: the context's
+    /// description, and whether it is new.
+    pub async fn add_context(&self, url: &str, text: &str) -> Result<(ContextInfo, bool), Error> {
+        match self.prepare_context(url, text).await? {
+            PreparedContext::New(context) => {
+                let info = ContextInfo::of_added(&context);
+                self.install_context(context);
+                Ok((info, true))
+            }
+            PreparedContext::AlreadyServed(info) => Ok((info, false)),
+        }
     }
 
     /// Checks that every context URL in `document` (at any depth) is available offline.
@@ -149,22 +263,9 @@ impl JsonLd {
         if let Some(active) = lock(&self.processed).get(&key) {
             return Ok(active);
         }
-        let value =
-            ssi::json_ld::syntax::to_value(context).map_err(|e| Error::JsonLd(e.to_string()))?;
-        let syntax: ssi::json_ld::syntax::Context = ssi::json_ld::syntax::from_value(value)
-            .map_err(|e| Error::JsonLd(format!("@context: {e}")))?;
-        let active = syntax
-            .process_full(
-                &mut (),
-                &ActiveContext::default(),
-                &self.loader,
-                None,
-                expansion_options().into(),
-                (),
-            )
+        let active = process_context(context, &self.loader)
             .await
-            .map_err(|e| Error::JsonLd(format!("@context: {e}")))?
-            .into_processed();
+            .map_err(|e| Error::JsonLd(format!("@context: {e}")))?;
         if key.len() <= MAX_CACHED_CONTEXT_TEXT {
             lock(&self.processed).insert(key, active.clone());
         }
@@ -197,12 +298,7 @@ impl JsonLd {
             }
             None => (ActiveContext::default(), document.clone()),
         };
-        let value: LdValue =
-            ssi::json_ld::syntax::to_value(&body).map_err(|e| Error::JsonLd(e.to_string()))?;
-        let expanded = value
-            .expand_full(&mut (), active, None, &self.loader, expansion_options(), ())
-            .await
-            .map_err(|e| Error::JsonLd(e.to_string()))?;
+        let expanded = self.expand(&body, active, document).await?;
         let mut environment: LdEnvironment = LdEnvironment::default();
         environment
             .canonical_form_of(&expanded)
@@ -249,24 +345,102 @@ impl JsonLd {
         document: &serde_json::Value,
     ) -> Result<Vec<String>, Error> {
         self.check_contexts(document).await?;
+        let expanded = self
+            .expand(document, ActiveContext::default(), document)
+            .await?;
+        let mut environment: LdEnvironment = LdEnvironment::default();
+        environment
+            .canonical_form_of(&expanded)
+            .map_err(|e| Error::JsonLd(e.to_string()))
+    }
+}
+
+impl JsonLd {
+    /// Expands `body` from `active` (the processed `@context` of `document`, or none). A term
+    /// no context defines is [`Error::UndefinedTerm`], named and placed in `document`.
+    async fn expand(
+        &self,
+        body: &serde_json::Value,
+        active: ActiveContext,
+        document: &serde_json::Value,
+    ) -> Result<ExpandedDocument, Error> {
         let value: LdValue =
-            ssi::json_ld::syntax::to_value(document).map_err(|e| Error::JsonLd(e.to_string()))?;
-        let expanded = value
+            ssi::json_ld::syntax::to_value(body).map_err(|e| Error::JsonLd(e.to_string()))?;
+        let error = match value
             .expand_full(
                 &mut (),
-                ActiveContext::default(),
+                active.clone(),
                 None,
                 &self.loader,
                 expansion_options(),
                 (),
             )
             .await
-            .map_err(|e| Error::JsonLd(e.to_string()))?;
-        let mut environment: LdEnvironment = LdEnvironment::default();
-        environment
-            .canonical_form_of(&expanded)
-            .map_err(|e| Error::JsonLd(e.to_string()))
+        {
+            Ok(expanded) => return Ok(expanded),
+            Err(error) => error,
+        };
+        if !terms::is_type_error(&error) {
+            return Err(terms::explain(&error, document));
+        }
+        // Which type? Expand again keeping invalid identifiers, and look for one.
+        let keep = ExpansionOptions {
+            policy: Policy {
+                invalid: Action::Keep,
+                allow_undefined: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match value
+            .expand_full(&mut (), active, None, &self.loader, keep, ())
+            .await
+        {
+            Ok(expanded) => Err(terms::undefined_type(&expanded, document)
+                .unwrap_or_else(|| terms::explain(&error, document))),
+            Err(_) => Err(terms::explain(&error, document)),
+        }
     }
+}
+
+/// Processes a `@context` value offline (JSON-LD 1.1 API §4.1), as expansion does.
+async fn process_context(
+    context: &serde_json::Value,
+    loader: &OfflineLoader,
+) -> Result<ActiveContext, String> {
+    let value = ssi::json_ld::syntax::to_value(context).map_err(|e| e.to_string())?;
+    let syntax: ssi::json_ld::syntax::Context =
+        ssi::json_ld::syntax::from_value(value).map_err(|e| e.to_string())?;
+    syntax
+        .process_full(
+            &mut (),
+            &ActiveContext::default(),
+            loader,
+            None,
+            expansion_options().into(),
+            (),
+        )
+        .await
+        .map(|processed| processed.into_processed())
+        .map_err(|e| e.to_string())
+}
+
+/// A context URL the owner may add: an absolute `http`/`https` URL without a fragment.
+fn check_context_url(url: &str) -> Result<(), String> {
+    if url.len() > MAX_CONTEXT_URL {
+        return Err(format!("the URL is longer than {MAX_CONTEXT_URL} characters"));
+    }
+    let iri = ssi::json_ld::Iri::new(url).map_err(|_| "not an absolute URL".to_owned())?;
+    let scheme = iri.scheme().as_str();
+    if scheme != "https" && scheme != "http" {
+        return Err(format!(
+            "a context URL is http or https (JSON-LD 1.1 §3.1), not `{scheme}:`"
+        ));
+    }
+    if iri.fragment().is_some() {
+        return Err("a context URL has no fragment".into());
+    }
+    Ok(())
 }
 
 /// Runs JSON-LD processing so that a panic inside the processor becomes an error (DESIGN P8:
