@@ -77,10 +77,12 @@ pub enum EventKind {
     TerminalAuthorised,
     /// The owner revoked that authorisation.
     TerminalRevoked,
+    /// The owner added a JSON-LD context (`kura context add`); the reason is its URL and hash.
+    ContextAdded,
 }
 
 impl EventKind {
-    const ALL: [EventKind; 11] = [
+    const ALL: [EventKind; 12] = [
         EventKind::Read,
         EventKind::Write,
         EventKind::Refusal,
@@ -92,6 +94,7 @@ impl EventKind {
         EventKind::CardKeyRetired,
         EventKind::TerminalAuthorised,
         EventKind::TerminalRevoked,
+        EventKind::ContextAdded,
     ];
 
     pub(crate) fn tag(self) -> u8 {
@@ -107,6 +110,8 @@ impl EventKind {
             EventKind::CardKeyRetired => 9,
             EventKind::TerminalAuthorised => 10,
             EventKind::TerminalRevoked => 11,
+            // 12 is left for another owner action of issue 12 (schemas).
+            EventKind::ContextAdded => 13,
         }
     }
 
@@ -128,6 +133,7 @@ impl EventKind {
             EventKind::CardKeyRetired => "card-key-retired",
             EventKind::TerminalAuthorised => "terminal-authorised",
             EventKind::TerminalRevoked => "terminal-revoked",
+            EventKind::ContextAdded => "context-added",
         }
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! # Layout
 //! - `sessions/`: the terminal routes, one module per figure (`fig7`, `fig8`, `fig9`).
-//! - `owner`, `owner_history`: the owner's routes (`/v1/admin/…`).
+//! - `owner`, `owner_history`, `owner_contexts`: the owner's routes (`/v1/admin/…`).
 //! - [`table`]: the open sessions and their caps; `failures`: the refusal budget for strangers.
 //! - [`connections`]: the accept loop for plain HTTP and TLS, with its timeouts, connection
 //!   limit and bounded shutdown; [`tls`]: loading certificates.
@@ -25,6 +25,8 @@ mod failures;
 pub mod housekeeping;
 mod openapi;
 mod owner;
+mod owner_contexts;
+pub use owner_contexts::{context_event, jsonld_with_stored_contexts};
 mod owner_history;
 pub use owner::{decode_segment, encode_segment};
 pub mod problem;
@@ -138,7 +140,8 @@ pub struct AppState {
     pub repository: Repository,
     pub options: Options,
     resolver: vc_schemas::DidMethodsResolver,
-    jsonld: &'static vc_schemas::JsonLd,
+    /// The JSON-LD processor: bundled contexts and the owner's ([`owner_contexts`]).
+    jsonld: vc_schemas::JsonLd,
     sessions: Mutex<table::SessionTable>,
     failures: Mutex<failures::FailureLog>,
     did_document: Mutex<Option<CachedDocument>>,
@@ -159,11 +162,12 @@ impl AppState {
             ..Default::default()
         });
         let failures = options.failures;
+        let jsonld = owner_contexts::jsonld_with_stored_contexts(&repository.store);
         Arc::new(AppState {
             repository,
             options,
             resolver,
-            jsonld: vc_schemas::shared_jsonld(),
+            jsonld,
             sessions: Mutex::new(table::SessionTable::default()),
             failures: Mutex::new(failures::FailureLog::new(failures)),
             did_document: Mutex::new(None),
@@ -476,7 +480,7 @@ async fn dispatch(
             }
         }
         ["v1", "admin", rest @ ..] => {
-            owner::dispatch(state, method, rest, query, authorization.as_deref()).await
+            owner::dispatch(state, method, rest, query, authorization.as_deref(), &body).await
         }
         _ => Err(ApiError::not_found(format!("no route {path}"))),
     }

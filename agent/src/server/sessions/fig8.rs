@@ -44,7 +44,7 @@ pub async fn read(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply {
             request.format,
             made_at.into(),
             Some(expires.into()),
-            state.jsonld,
+            &state.jsonld,
         )
         .await
         .map_err(|error| ApiError::unprocessable(format!("presentation: {error}")).at("ST54"))?;

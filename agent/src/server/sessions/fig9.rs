@@ -136,7 +136,7 @@ async fn check_credential(
             resolver: &state.resolver,
             terminal: session.terminal_did(),
         },
-        jsonld: state.jsonld,
+        jsonld: &state.jsonld,
     }
     .verify(credential, &VerifyOptions::at(now(state).into()))
     .await
