@@ -49,12 +49,18 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 enum Command {
     /// Add the context document FILE for URL; prints its SHA-256.
-    Add { url: String, file: PathBuf },
+    Add {
+        // Not `url`: that is the global `--url` of the server to go through.
+        #[arg(value_name = "URL")]
+        context: String,
+        file: PathBuf,
+    },
     /// Every context served: bundled (with package and version) and added.
     List,
     /// One context with its document (`--raw`: the document only, byte for byte).
     Show {
-        url: String,
+        #[arg(value_name = "URL")]
+        context: String,
         #[arg(long)]
         raw: bool,
     },
@@ -70,7 +76,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
     };
     match (args.command, &target) {
-        (Command::Add { url, file }, target) => {
+        (Command::Add { context: url, file }, target) => {
             let text = read_context(&file)?;
             let answer = match target {
                 Target::Store(store) => add_to_store(store, &url, &text).await?,
@@ -103,7 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let answer = send(http.get(format!("{url}/v1/admin/contexts")), secret).await?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
         }
-        (Command::Show { url, raw }, target) => {
+        (Command::Show { context: url, raw }, target) => {
             let answer = match target {
                 Target::Store(store) => {
                     let jsonld = kura_agent::server::jsonld_with_stored_contexts(store);
