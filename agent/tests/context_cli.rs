@@ -159,3 +159,97 @@ async fn add_goes_through_the_running_server() {
     assert_eq!(shown["origin"], "added");
     assert_eq!(repo.store.contexts().unwrap().len(), 1);
 }
+
+fn run(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kura"))
+        .args(arguments)
+        .env_remove("KURA_DATA")
+        .output()
+        .expect("kura runs")
+}
+
+/// `kura vc issue` and `kura vc verify` name an unknown context and an undefined term with the
+/// fix; `--context URL=FILE` is that fix for one run.
+#[test]
+fn vc_issue_and_verify_name_the_unknown_context_and_the_undefined_term() {
+    let scratch = tempfile::tempdir().unwrap();
+    let at = |name: &str| scratch.path().join(name).to_str().unwrap().to_owned();
+    let created = run(&[
+        "did",
+        "create",
+        "--method",
+        "key",
+        "--alg",
+        "ed25519",
+        "--out",
+        &at("issuer.key"),
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    std::fs::write(at("context.json"), DOCUMENT).unwrap();
+    let credential = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", URL],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:bob", "endorsement": "yes"}
+    });
+    std::fs::write(at("credential.json"), credential.to_string()).unwrap();
+
+    let (key, credential_file) = (at("issuer.key"), at("credential.json"));
+    let issue = |extra: &[&str]| {
+        let mut arguments = vec![
+            "vc",
+            "issue",
+            "--key",
+            &key,
+            "--credential",
+            &credential_file,
+        ];
+        arguments.extend_from_slice(extra);
+        run(&arguments)
+    };
+    let unknown = issue(&[]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains(&format!("kura context add {URL} FILE")),
+        "{stderr}"
+    );
+
+    let pair = format!("{URL}={}", at("context.json"));
+    let issued = issue(&["--context", &pair]);
+    assert!(
+        issued.status.success(),
+        "{}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+    std::fs::write(at("signed.json"), &issued.stdout).unwrap();
+    let signed = at("signed.json");
+    let verdict = run(&["vc", "verify", &signed]);
+    assert_eq!(verdict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&verdict.stdout).contains("kura context add"));
+    assert_eq!(
+        run(&["vc", "verify", &signed, "--context", &pair])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    // A term no context defines.
+    let undefined = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:bob", "qualification": {"name": "Nurse"}}
+    });
+    std::fs::write(at("credential.json"), undefined.to_string()).unwrap();
+    let refused = issue(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the term `qualification` (at /credentialSubject/qualification) is not defined by the @context")
+            && stderr.contains("undefined-terms/v2"),
+        "{stderr}"
+    );
+}
