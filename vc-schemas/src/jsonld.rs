@@ -25,7 +25,7 @@ use sha2::{Digest as _, Sha256};
 use ssi::json_ld::{
     expansion::{Action, Options as ExpansionOptions, Policy},
     syntax::Value as LdValue,
-    Context as ActiveContext, ExpandedDocument, Expand as _, Loader as _, Process as _,
+    Context as ActiveContext, Expand as _, ExpandedDocument, Loader as _, Process as _,
 };
 use ssi::rdf::{AnyLdEnvironment as _, LdEnvironment};
 
@@ -35,7 +35,9 @@ pub mod bundled;
 pub mod contexts;
 mod terms;
 
-pub use bundled::{BundledContext, BUNDLED, MAX_CONTEXT_BYTES, MAX_CONTEXT_URL, UNDEFINED_TERMS_V2};
+pub use bundled::{
+    BundledContext, BUNDLED, MAX_CONTEXT_BYTES, MAX_CONTEXT_URL, UNDEFINED_TERMS_V2,
+};
 pub use contexts::{AddedContext, ContextInfo, OfflineLoader};
 
 /// The kura vocabulary context (the credential types of [`crate::schema`]).
@@ -92,7 +94,7 @@ impl Default for JsonLd {
 #[derive(Debug)]
 pub enum PreparedContext {
     /// A new context, checked: [`JsonLd::install_context`] serves it.
-    New(AddedContext),
+    New(Box<AddedContext>),
     /// kura serves this very document under this URL already (bundled or added before).
     AlreadyServed(ContextInfo),
 }
@@ -190,7 +192,9 @@ impl JsonLd {
             let same = serde_json::from_str::<serde_json::Value>(bundled.text)
                 .is_ok_and(|served| served == json);
             return if same {
-                Ok(PreparedContext::AlreadyServed(ContextInfo::of_bundled(bundled)))
+                Ok(PreparedContext::AlreadyServed(ContextInfo::of_bundled(
+                    bundled,
+                )))
             } else {
                 Err(refuse(format!(
                     "kura bundles another document for this URL (SHA-256 {}, from {}); a \
@@ -202,7 +206,9 @@ impl JsonLd {
         let added = AddedContext::parse(url, text).map_err(refuse)?;
         if let Some(existing) = self.loader.added(url) {
             return if existing.sha256 == added.sha256 {
-                Ok(PreparedContext::AlreadyServed(ContextInfo::of_added(&existing)))
+                Ok(PreparedContext::AlreadyServed(ContextInfo::of_added(
+                    &existing,
+                )))
             } else {
                 Err(refuse(format!(
                     "a context was added for this URL already, with SHA-256 {}; an added \
@@ -214,8 +220,10 @@ impl JsonLd {
         self.check_contexts(&json).await?;
         process_context(context, &self.loader)
             .await
-            .map_err(|error| refuse(format!("it does not process as a JSON-LD context: {error}")))?;
-        Ok(PreparedContext::New(added))
+            .map_err(|error| {
+                refuse(format!("it does not process as a JSON-LD context: {error}"))
+            })?;
+        Ok(PreparedContext::New(Box::new(added)))
     }
 
     /// Serves a context [`JsonLd::prepare_context`] checked, from now on. A URL served in the
@@ -232,7 +240,7 @@ impl JsonLd {
         match self.prepare_context(url, text).await? {
             PreparedContext::New(context) => {
                 let info = ContextInfo::of_added(&context);
-                self.install_context(context);
+                self.install_context(*context);
                 Ok((info, true))
             }
             PreparedContext::AlreadyServed(info) => Ok((info, false)),
@@ -428,7 +436,9 @@ async fn process_context(
 /// A context URL the owner may add: an absolute `http`/`https` URL without a fragment.
 fn check_context_url(url: &str) -> Result<(), String> {
     if url.len() > MAX_CONTEXT_URL {
-        return Err(format!("the URL is longer than {MAX_CONTEXT_URL} characters"));
+        return Err(format!(
+            "the URL is longer than {MAX_CONTEXT_URL} characters"
+        ));
     }
     let iri = ssi::json_ld::Iri::new(url).map_err(|_| "not an absolute URL".to_owned())?;
     let scheme = iri.scheme().as_str();

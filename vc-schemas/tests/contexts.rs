@@ -175,7 +175,10 @@ async fn an_unknown_context_names_itself_and_the_command_that_adds_it() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(error, Error::UnknownContext(ref named) if named == url), "{error}");
+    assert!(
+        matches!(error, Error::UnknownContext(ref named) if named == url),
+        "{error}"
+    );
     let message = error.to_string();
     assert!(
         message.contains(&format!("kura context add {url} FILE")),
@@ -196,7 +199,10 @@ async fn an_unknown_context_names_itself_and_the_command_that_adds_it() {
     let Secured::Json(mut document) = signed else {
         unreachable!("asked for Data Integrity")
     };
-    document["@context"].as_array_mut().unwrap().push(json!(url));
+    document["@context"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(url));
     let verdict = verify(&jsonld, &Secured::Json(document)).await;
     assert!(!verdict.valid);
     assert!(
@@ -243,7 +249,11 @@ async fn an_undefined_property_is_named_with_where_it_is_and_the_fix() {
 #[tokio::test]
 async fn an_undefined_type_is_named_too() {
     let error = issue_credential(
-        credential(&[], json!({"id": "did:example:bob"}), &["LicenceCredential"]),
+        credential(
+            &[],
+            json!({"id": "did:example:bob"}),
+            &["LicenceCredential"],
+        ),
         &key(1),
         ProofFormat::DataIntegrity,
         now(),
@@ -346,9 +356,15 @@ async fn an_added_context_is_served_at_once_and_pinned() {
     assert!(new);
     assert_eq!(info.origin, "added");
     assert_eq!(info.sha256, sha256_hex_of(LICENCE_CONTEXT));
-    let secured = issue_credential(document, &key(1), ProofFormat::DataIntegrity, now(), &jsonld)
-        .await
-        .unwrap();
+    let secured = issue_credential(
+        document,
+        &key(1),
+        ProofFormat::DataIntegrity,
+        now(),
+        &jsonld,
+    )
+    .await
+    .unwrap();
     assert!(verify(&jsonld, &secured).await.valid);
 
     // The same bytes again: nothing new. Other bytes: refused, the first stays.
@@ -426,8 +442,8 @@ async fn bad_context_documents_are_refused_with_the_reason() {
     );
     assert!(jsonld.context(url).is_none());
     // A bundled URL with its own document (as JSON) is no change.
-    let bundled = vc_schemas::jsonld::bundled::bundled("https://www.w3.org/ns/credentials/v2")
-        .unwrap();
+    let bundled =
+        vc_schemas::jsonld::bundled::bundled("https://www.w3.org/ns/credentials/v2").unwrap();
     let (info, new) = jsonld.add_context(bundled.url, bundled.text).await.unwrap();
     assert!(!new);
     assert_eq!(info.origin, "bundled");
@@ -438,10 +454,12 @@ async fn bad_context_documents_are_refused_with_the_reason() {
 #[tokio::test]
 async fn a_jwt_with_an_unknown_context_verifies_without_json_ld() {
     let issuer = key(5);
-    let did = did_methods::DidUrl::parse_verification_method(vc_schemas::Signer::verification_method(&issuer))
-        .unwrap()
-        .did()
-        .to_string();
+    let did = did_methods::DidUrl::parse_verification_method(
+        vc_schemas::Signer::verification_method(&issuer),
+    )
+    .unwrap()
+    .did()
+    .to_string();
     let mut document = credential(
         &["https://never-seen.example/contexts/v9"],
         json!({"id": "did:example:bob", "notInAnyContext": true}),

@@ -85,7 +85,7 @@ pub async fn add(state: &AppState, url: &str, body: &[u8]) -> Reply {
         file: None,
         bytes: record.document.len(),
     };
-    state.jsonld.install_context(context);
+    state.jsonld.install_context(*context);
     json_response(
         if stored.is_some() {
             StatusCode::CREATED

@@ -25,6 +25,15 @@ pub struct AddedContext {
 }
 
 impl AddedContext {
+    /// A context checked when it was added, as stored: parsed again, not checked again (its
+    /// imports may be other stored contexts, loaded in any order).
+    pub fn from_stored(url: &str, text: &str) -> Result<AddedContext, crate::Error> {
+        Self::parse(url, text).map_err(|reason| crate::Error::InvalidContext {
+            url: url.to_owned(),
+            reason,
+        })
+    }
+
     /// Parses `text` as the document behind `url`; [`super::JsonLd::prepare_context`] checks
     /// the rest.
     pub(super) fn parse(url: &str, text: &str) -> Result<AddedContext, String> {

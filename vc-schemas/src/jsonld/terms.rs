@@ -149,12 +149,16 @@ mod tests {
             pointer_to_key(&document, "qualification", &mut String::new()).as_deref(),
             Some("/credentialSubject/1/a~1b~0c/qualification")
         );
-        assert_eq!(pointer_to_key(&document, "absent", &mut String::new()), None);
+        assert_eq!(
+            pointer_to_key(&document, "absent", &mut String::new()),
+            None
+        );
     }
 
     #[test]
     fn types_are_collected_with_their_pointers() {
-        let document = json!({"type": ["A", "B"], "x": {"@type": "C"}, "@context": {"type": "@type"}});
+        let document =
+            json!({"type": ["A", "B"], "x": {"@type": "C"}, "@context": {"type": "@type"}});
         let mut types = Vec::new();
         collect_types(&document, &mut String::new(), &mut types);
         assert_eq!(
