@@ -45,6 +45,11 @@ fn credential(contexts: &[&str], subject: Value, types: &[&str]) -> Value {
     })
 }
 
+/// `document` issued with Data Integrity by the key of seed 1.
+async fn issue_di(document: Value, jsonld: &JsonLd) -> Result<Secured, Error> {
+    issue_credential(document, &key(1), ProofFormat::DataIntegrity, now(), jsonld).await
+}
+
 async fn verify(jsonld: &JsonLd, secured: &Secured) -> vc_schemas::Verdict {
     Verifier {
         resolver: &OfflineResolver,
@@ -216,15 +221,12 @@ async fn an_unknown_context_names_itself_and_the_command_that_adds_it() {
 
 #[tokio::test]
 async fn an_undefined_property_is_named_with_where_it_is_and_the_fix() {
-    let error = issue_credential(
+    let error = issue_di(
         credential(
             &[],
             json!({"id": "did:example:bob", "qualification": {"name": "Nurse"}}),
             &[],
         ),
-        &key(1),
-        ProofFormat::DataIntegrity,
-        now(),
         &JsonLd::new(),
     )
     .await
@@ -248,15 +250,12 @@ async fn an_undefined_property_is_named_with_where_it_is_and_the_fix() {
 
 #[tokio::test]
 async fn an_undefined_type_is_named_too() {
-    let error = issue_credential(
+    let error = issue_di(
         credential(
             &[],
             json!({"id": "did:example:bob"}),
             &["LicenceCredential"],
         ),
-        &key(1),
-        ProofFormat::DataIntegrity,
-        now(),
         &JsonLd::new(),
     )
     .await
@@ -273,15 +272,12 @@ async fn an_undefined_type_is_named_too() {
 #[tokio::test]
 async fn the_undefined_terms_context_is_the_documented_fix() {
     let jsonld = JsonLd::new();
-    let secured = issue_credential(
+    let secured = issue_di(
         credential(
             &[UNDEFINED_TERMS_V2],
             json!({"id": "did:example:bob", "qualification": {"name": "Nurse"}}),
             &["LicenceCredential"],
         ),
-        &key(1),
-        ProofFormat::DataIntegrity,
-        now(),
         &jsonld,
     )
     .await
@@ -294,15 +290,12 @@ async fn the_undefined_terms_context_is_the_documented_fix() {
 #[tokio::test]
 async fn verify_reports_an_undefined_term_by_name() {
     let jsonld = JsonLd::new();
-    let secured = issue_credential(
+    let secured = issue_di(
         credential(
             &[UNDEFINED_TERMS_V2],
             json!({"id": "did:example:bob", "qualification": {"name": "Nurse"}}),
             &[],
         ),
-        &key(1),
-        ProofFormat::DataIntegrity,
-        now(),
         &jsonld,
     )
     .await
@@ -338,15 +331,7 @@ async fn an_added_context_is_served_at_once_and_pinned() {
         json!({"id": "did:example:bob", "qualification": {"name": "Nurse"}}),
         &["LicenceCredential"],
     );
-    let before = issue_credential(
-        document.clone(),
-        &key(1),
-        ProofFormat::DataIntegrity,
-        now(),
-        &jsonld,
-    )
-    .await
-    .unwrap_err();
+    let before = issue_di(document.clone(), &jsonld).await.unwrap_err();
     assert!(matches!(before, Error::UnknownContext(_)), "{before}");
 
     let (info, new) = jsonld
@@ -356,15 +341,7 @@ async fn an_added_context_is_served_at_once_and_pinned() {
     assert!(new);
     assert_eq!(info.origin, "added");
     assert_eq!(info.sha256, sha256_hex_of(LICENCE_CONTEXT));
-    let secured = issue_credential(
-        document,
-        &key(1),
-        ProofFormat::DataIntegrity,
-        now(),
-        &jsonld,
-    )
-    .await
-    .unwrap();
+    let secured = issue_di(document, &jsonld).await.unwrap();
     assert!(verify(&jsonld, &secured).await.valid);
 
     // The same bytes again: nothing new. Other bytes: refused, the first stays.
