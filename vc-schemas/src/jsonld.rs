@@ -38,7 +38,7 @@ mod terms;
 pub use bundled::{
     BundledContext, BUNDLED, MAX_CONTEXT_BYTES, MAX_CONTEXT_URL, UNDEFINED_TERMS_V2,
 };
-pub use contexts::{AddedContext, ContextInfo, OfflineLoader};
+pub use contexts::{AddedContext, ContextInfo, OfflineLoader, PreparedContext};
 
 /// The kura vocabulary context (the credential types of [`crate::schema`]).
 pub const KURA_CONTEXT_V1: &str = "https://w3id.org/kura/contexts/v1";
@@ -90,15 +90,6 @@ impl Default for JsonLd {
     }
 }
 
-/// What [`JsonLd::prepare_context`] found.
-#[derive(Debug)]
-pub enum PreparedContext {
-    /// A new context, checked: [`JsonLd::install_context`] serves it.
-    New(Box<AddedContext>),
-    /// kura serves this very document under this URL already (bundled or added before).
-    AlreadyServed(ContextInfo),
-}
-
 // The policy ssi's own expansion uses (ssi-json-ld `CompactJsonLd`): an undefined term or an
 // invalid value is an error, so nothing in a credential is silently dropped from the
 // signed data.
@@ -137,114 +128,6 @@ impl JsonLd {
     /// The loader, for handing to ssi (signing).
     pub fn loader(&self) -> &OfflineLoader {
         &self.loader
-    }
-
-    /// The context kura serves for `url` (bundled or added), with its text.
-    pub fn context(&self, url: &str) -> Option<(ContextInfo, String)> {
-        if let Some(context) = bundled::bundled(url) {
-            return Some((ContextInfo::of_bundled(context), context.text.to_owned()));
-        }
-        self.loader
-            .added(url)
-            .map(|context| (ContextInfo::of_added(&context), context.text.clone()))
-    }
-
-    /// Every context kura serves: the bundled ones, then the added ones, each in URL order.
-    pub fn contexts(&self) -> Vec<ContextInfo> {
-        let mut bundled: Vec<ContextInfo> = BUNDLED.iter().map(ContextInfo::of_bundled).collect();
-        bundled.sort_by(|a, b| a.url.cmp(&b.url));
-        bundled.extend(
-            self.loader
-                .all_added()
-                .iter()
-                .map(|context| ContextInfo::of_added(context)),
-        );
-        bundled
-    }
-
-    /// Checks `text` as the context document for `url` without serving it yet: a URL (http or
-    /// https, no fragment), a JSON object with a `@context` member that processes as a JSON-LD
-    /// context offline (every context it imports is served already). A URL served already is
-    /// [`PreparedContext::AlreadyServed`] when the document is the same JSON (bundled) or the
-    /// same bytes (added), and refused otherwise: a served context never changes.
-    pub async fn prepare_context(&self, url: &str, text: &str) -> Result<PreparedContext, Error> {
-        let refuse = |reason: String| Error::InvalidContext {
-            url: url.to_owned(),
-            reason,
-        };
-        check_context_url(url).map_err(refuse)?;
-        if text.len() > MAX_CONTEXT_BYTES {
-            return Err(refuse(format!(
-                "the document is {} bytes; at most {MAX_CONTEXT_BYTES} are taken",
-                text.len()
-            )));
-        }
-        let json: serde_json::Value = serde_json::from_str(text)
-            .map_err(|error| refuse(format!("the document is not JSON: {error}")))?;
-        let Some(context) = json.as_object().and_then(|object| object.get("@context")) else {
-            return Err(refuse(
-                "a context document is a JSON object with a `@context` member (JSON-LD 1.1 \
-                 §3.1)"
-                    .into(),
-            ));
-        };
-        if let Some(bundled) = bundled::bundled(url) {
-            let same = serde_json::from_str::<serde_json::Value>(bundled.text)
-                .is_ok_and(|served| served == json);
-            return if same {
-                Ok(PreparedContext::AlreadyServed(ContextInfo::of_bundled(
-                    bundled,
-                )))
-            } else {
-                Err(refuse(format!(
-                    "kura bundles another document for this URL (SHA-256 {}, from {}); a \
-                     bundled context cannot be replaced",
-                    bundled.sha256, bundled.source
-                )))
-            };
-        }
-        let added = AddedContext::parse(url, text).map_err(refuse)?;
-        if let Some(existing) = self.loader.added(url) {
-            return if existing.sha256 == added.sha256 {
-                Ok(PreparedContext::AlreadyServed(ContextInfo::of_added(
-                    &existing,
-                )))
-            } else {
-                Err(refuse(format!(
-                    "a context was added for this URL already, with SHA-256 {}; an added \
-                     context cannot be changed",
-                    existing.sha256
-                )))
-            };
-        }
-        self.check_contexts(&json).await?;
-        process_context(context, &self.loader)
-            .await
-            .map_err(|error| {
-                refuse(format!("it does not process as a JSON-LD context: {error}"))
-            })?;
-        Ok(PreparedContext::New(Box::new(added)))
-    }
-
-    /// Serves a context [`JsonLd::prepare_context`] checked, from now on. A URL served in the
-    /// meantime keeps its document.
-    pub fn install_context(&self, context: AddedContext) {
-        if bundled::bundled(&context.url).is_none() && self.loader.added(&context.url).is_none() {
-            self.loader.insert(context);
-        }
-    }
-
-    /// [`JsonLd::prepare_context`] then [`JsonLd::install_context`]: the context's
-    /// description, and whether it is new.
-    pub async fn add_context(&self, url: &str, text: &str) -> Result<(ContextInfo, bool), Error> {
-        match self.prepare_context(url, text).await? {
-            PreparedContext::New(context) => {
-                let info = ContextInfo::of_added(&context);
-                self.install_context(*context);
-                Ok((info, true))
-            }
-            PreparedContext::AlreadyServed(info) => Ok((info, false)),
-        }
     }
 
     /// Checks that every context URL in `document` (at any depth) is available offline.
@@ -412,7 +295,7 @@ impl JsonLd {
 }
 
 /// Processes a `@context` value offline (JSON-LD 1.1 API §4.1), as expansion does.
-async fn process_context(
+pub(crate) async fn process_context(
     context: &serde_json::Value,
     loader: &OfflineLoader,
 ) -> Result<ActiveContext, String> {
@@ -431,26 +314,6 @@ async fn process_context(
         .await
         .map(|processed| processed.into_processed())
         .map_err(|e| e.to_string())
-}
-
-/// A context URL the owner may add: an absolute `http`/`https` URL without a fragment.
-fn check_context_url(url: &str) -> Result<(), String> {
-    if url.len() > MAX_CONTEXT_URL {
-        return Err(format!(
-            "the URL is longer than {MAX_CONTEXT_URL} characters"
-        ));
-    }
-    let iri = ssi::json_ld::Iri::new(url).map_err(|_| "not an absolute URL".to_owned())?;
-    let scheme = iri.scheme().as_str();
-    if scheme != "https" && scheme != "http" {
-        return Err(format!(
-            "a context URL is http or https (JSON-LD 1.1 §3.1), not `{scheme}:`"
-        ));
-    }
-    if iri.fragment().is_some() {
-        return Err("a context URL has no fragment".into());
-    }
-    Ok(())
 }
 
 /// Runs JSON-LD processing so that a panic inside the processor becomes an error (DESIGN P8:
