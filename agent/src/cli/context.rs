@@ -50,17 +50,21 @@ pub struct Args {
 enum Command {
     /// Add the context document FILE for URL; prints its SHA-256.
     Add {
+        /// The URL documents name the context by (http or https, no fragment).
         // Not `url`: that is the global `--url` of the server to go through.
         #[arg(value_name = "URL")]
         context: String,
+        /// The context document: JSON with a `@context` member, at most 256 KiB.
         file: PathBuf,
     },
     /// Every context served: bundled (with package and version) and added.
     List,
     /// One context with its document (`--raw`: the document only, byte for byte).
     Show {
+        /// The context's URL.
         #[arg(value_name = "URL")]
         context: String,
+        /// Print the document only, byte for byte.
         #[arg(long)]
         raw: bool,
     },
