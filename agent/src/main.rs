@@ -41,6 +41,8 @@ enum Command {
     CardKeys(cli::card_keys::Args),
     /// Authorise terminals as the holder's own (they may present to a remote verifier).
     Terminals(cli::terminals::Args),
+    /// Add, list and show the JSON-LD contexts the repository serves (offline, pinned).
+    Context(cli::context::Args),
     /// Run an end-to-end identity demo on embedded defaults.
     Demo(cli::demo::Args),
 }
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
             Command::History(args) => cli::history::run(args).await,
             Command::CardKeys(args) => cli::card_keys::run(args).await,
             Command::Terminals(args) => cli::terminals::run(args).await,
+            Command::Context(args) => cli::context::run(args).await,
             Command::Demo(args) => cli::demo::run(args).await,
         }
     });

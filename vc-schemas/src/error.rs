@@ -49,9 +49,24 @@ pub enum Error {
     /// A public key that kura cannot use (unknown multicodec, curve, encoding…).
     #[error("unsupported or malformed public key: {0}")]
     InvalidPublicKey(String),
-    /// A JSON-LD context that is not embedded. kura never fetches contexts.
-    #[error("unknown JSON-LD context `{0}` (contexts are loaded offline only)")]
+    /// A JSON-LD context that kura neither bundles nor was given. kura never fetches contexts.
+    #[error(
+        "unknown JSON-LD context `{0}`: kura never fetches contexts; add its document with \
+         `kura context add {0} FILE` (docs/contexts.md lists the bundled ones)"
+    )]
     UnknownContext(String),
+    /// A context document the owner gave that kura does not take.
+    #[error("context `{url}` refused: {reason}")]
+    InvalidContext { url: String, reason: String },
+    /// A property or type that no context of the document defines (with its JSON pointer).
+    #[error(
+        "the term `{term}`{} is not defined by the @context: add a context that defines it \
+         (`kura context add URL FILE` for one of your own), or append \
+         `https://www.w3.org/ns/credentials/undefined-terms/v2` to the @context to map \
+         undefined terms to https://www.w3.org/ns/credentials/undefined-term#",
+        at.as_ref().map(|at| format!(" (at {at})")).unwrap_or_default()
+    )]
+    UndefinedTerm { term: String, at: Option<String> },
     /// JSON-LD expansion or canonicalization failed.
     #[error("JSON-LD processing failed: {0}")]
     JsonLd(String),

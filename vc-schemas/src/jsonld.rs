@@ -1,7 +1,9 @@
 //! JSON-LD, offline and cached: the context loader and RDF Dataset Canonicalization.
 //!
-//! Contexts come only from ssi's static set plus the contexts embedded here; any other URL is
-//! an error ([`Error::UnknownContext`]), never a fetch.
+//! Contexts come only from the bundled set ([`bundled::BUNDLED`], pinned by SHA-256, listed in
+//! `docs/contexts.md`) and the ones the owner added ([`JsonLd::add_context`]); any other URL is
+//! an error ([`Error::UnknownContext`], which says how to add it), never a fetch. A term that no
+//! context defines is [`Error::UndefinedTerm`] ([`terms`]).
 //!
 //! Why a cache: expanding a credential starts by processing its top-level `@context`
 //! (JSON-LD 1.1 Processing §4.1.2), and for `https://www.w3.org/ns/credentials/v2` that is
@@ -23,11 +25,20 @@ use sha2::{Digest as _, Sha256};
 use ssi::json_ld::{
     expansion::{Action, Options as ExpansionOptions, Policy},
     syntax::Value as LdValue,
-    Context as ActiveContext, ContextLoader, Expand as _, Loader as _, Process as _,
+    Context as ActiveContext, Expand as _, ExpandedDocument, Loader as _, Process as _,
 };
 use ssi::rdf::{AnyLdEnvironment as _, LdEnvironment};
 
 use crate::Error;
+
+pub mod bundled;
+pub mod contexts;
+mod terms;
+
+pub use bundled::{
+    BundledContext, BUNDLED, MAX_CONTEXT_BYTES, MAX_CONTEXT_URL, UNDEFINED_TERMS_V2,
+};
+pub use contexts::{AddedContext, ContextInfo, OfflineLoader, PreparedContext};
 
 /// The kura vocabulary context (the credential types of [`crate::schema`]).
 pub const KURA_CONTEXT_V1: &str = "https://w3id.org/kura/contexts/v1";
@@ -54,7 +65,7 @@ pub const MAX_CACHED_CONTEXT_TEXT: usize = 16 * 1024;
 
 /// The offline loader and the cache of processed contexts. Build one and share it.
 pub struct JsonLd {
-    loader: ContextLoader,
+    loader: OfflineLoader,
     known_urls: Mutex<HashSet<String>>,
     processed: Mutex<Lru<ActiveContext>>,
     /// SHA-256 of a document's JSON text → SHA-256 of its canonical N-Quads.
@@ -94,16 +105,10 @@ fn expansion_options() -> ExpansionOptions {
 }
 
 impl JsonLd {
+    /// A processor serving the bundled contexts.
     pub fn new() -> Self {
-        let embedded = HashMap::from([(
-            KURA_CONTEXT_V1.to_owned(),
-            KURA_CONTEXT_V1_DOCUMENT.to_owned(),
-        )]);
-        let loader = ContextLoader::default()
-            .with_context_map_from(embedded)
-            .unwrap_or_else(|_| unreachable!("the embedded kura context is valid JSON"));
         Self {
-            loader,
+            loader: OfflineLoader::default(),
             known_urls: Mutex::new(HashSet::new()),
             processed: Mutex::new(Lru::new(PROCESSED_CONTEXTS)),
             document_hashes: Mutex::new(HashMap::new()),
@@ -121,7 +126,7 @@ impl JsonLd {
     }
 
     /// The loader, for handing to ssi (signing).
-    pub fn loader(&self) -> &ContextLoader {
+    pub fn loader(&self) -> &OfflineLoader {
         &self.loader
     }
 
@@ -149,22 +154,9 @@ impl JsonLd {
         if let Some(active) = lock(&self.processed).get(&key) {
             return Ok(active);
         }
-        let value =
-            ssi::json_ld::syntax::to_value(context).map_err(|e| Error::JsonLd(e.to_string()))?;
-        let syntax: ssi::json_ld::syntax::Context = ssi::json_ld::syntax::from_value(value)
-            .map_err(|e| Error::JsonLd(format!("@context: {e}")))?;
-        let active = syntax
-            .process_full(
-                &mut (),
-                &ActiveContext::default(),
-                &self.loader,
-                None,
-                expansion_options().into(),
-                (),
-            )
+        let active = process_context(context, &self.loader)
             .await
-            .map_err(|e| Error::JsonLd(format!("@context: {e}")))?
-            .into_processed();
+            .map_err(|e| Error::JsonLd(format!("@context: {e}")))?;
         if key.len() <= MAX_CACHED_CONTEXT_TEXT {
             lock(&self.processed).insert(key, active.clone());
         }
@@ -197,12 +189,7 @@ impl JsonLd {
             }
             None => (ActiveContext::default(), document.clone()),
         };
-        let value: LdValue =
-            ssi::json_ld::syntax::to_value(&body).map_err(|e| Error::JsonLd(e.to_string()))?;
-        let expanded = value
-            .expand_full(&mut (), active, None, &self.loader, expansion_options(), ())
-            .await
-            .map_err(|e| Error::JsonLd(e.to_string()))?;
+        let expanded = self.expand(&body, active, document).await?;
         let mut environment: LdEnvironment = LdEnvironment::default();
         environment
             .canonical_form_of(&expanded)
@@ -249,24 +236,84 @@ impl JsonLd {
         document: &serde_json::Value,
     ) -> Result<Vec<String>, Error> {
         self.check_contexts(document).await?;
+        let expanded = self
+            .expand(document, ActiveContext::default(), document)
+            .await?;
+        let mut environment: LdEnvironment = LdEnvironment::default();
+        environment
+            .canonical_form_of(&expanded)
+            .map_err(|e| Error::JsonLd(e.to_string()))
+    }
+}
+
+impl JsonLd {
+    /// Expands `body` from `active` (the processed `@context` of `document`, or none). A term
+    /// no context defines is [`Error::UndefinedTerm`], named and placed in `document`.
+    async fn expand(
+        &self,
+        body: &serde_json::Value,
+        active: ActiveContext,
+        document: &serde_json::Value,
+    ) -> Result<ExpandedDocument, Error> {
         let value: LdValue =
-            ssi::json_ld::syntax::to_value(document).map_err(|e| Error::JsonLd(e.to_string()))?;
-        let expanded = value
+            ssi::json_ld::syntax::to_value(body).map_err(|e| Error::JsonLd(e.to_string()))?;
+        let error = match value
             .expand_full(
                 &mut (),
-                ActiveContext::default(),
+                active.clone(),
                 None,
                 &self.loader,
                 expansion_options(),
                 (),
             )
             .await
-            .map_err(|e| Error::JsonLd(e.to_string()))?;
-        let mut environment: LdEnvironment = LdEnvironment::default();
-        environment
-            .canonical_form_of(&expanded)
-            .map_err(|e| Error::JsonLd(e.to_string()))
+        {
+            Ok(expanded) => return Ok(expanded),
+            Err(error) => error,
+        };
+        if !terms::is_type_error(&error) {
+            return Err(terms::explain(&error, document));
+        }
+        // Which type? Expand again keeping invalid identifiers, and look for one.
+        let keep = ExpansionOptions {
+            policy: Policy {
+                invalid: Action::Keep,
+                allow_undefined: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match value
+            .expand_full(&mut (), active, None, &self.loader, keep, ())
+            .await
+        {
+            Ok(expanded) => Err(terms::undefined_type(&expanded, document)
+                .unwrap_or_else(|| terms::explain(&error, document))),
+            Err(_) => Err(terms::explain(&error, document)),
+        }
     }
+}
+
+/// Processes a `@context` value offline (JSON-LD 1.1 API §4.1), as expansion does.
+pub(crate) async fn process_context(
+    context: &serde_json::Value,
+    loader: &OfflineLoader,
+) -> Result<ActiveContext, String> {
+    let value = ssi::json_ld::syntax::to_value(context).map_err(|e| e.to_string())?;
+    let syntax: ssi::json_ld::syntax::Context =
+        ssi::json_ld::syntax::from_value(value).map_err(|e| e.to_string())?;
+    syntax
+        .process_full(
+            &mut (),
+            &ActiveContext::default(),
+            loader,
+            None,
+            expansion_options().into(),
+            (),
+        )
+        .await
+        .map(|processed| processed.into_processed())
+        .map_err(|e| e.to_string())
 }
 
 /// Runs JSON-LD processing so that a panic inside the processor becomes an error (DESIGN P8:

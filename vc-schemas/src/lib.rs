@@ -13,7 +13,9 @@
 //! - [`did`]: verification method → `did_methods::PublicKey` ([`KeyResolver`]), offline for
 //!   did:key / did:jwk, through `did_methods::Resolver` for did:web.
 //! - [`jsonld`]: offline context loader, cached context processing, RDFC-1.0, the signing
-//!   side's cache of canonical document hashes.
+//!   side's cache of canonical document hashes; `jsonld/bundled.rs`: the bundled contexts,
+//!   pinned by SHA-256 (docs/contexts.md); `jsonld/contexts.rs`: the loader and the owner's
+//!   contexts; `jsonld/terms.rs`: undefined terms named in errors.
 //! - [`di`]: Data Integrity proofs (sign per VC-DI-EdDSA/ECDSA; `di/verify.rs`: verification
 //!   as named steps; with the `test-support` feature, ssi's suites as the reference signer
 //!   `di::sign_with_ssi` in `di/reference.rs`).

@@ -3,6 +3,7 @@
 
 pub mod card;
 pub mod card_keys;
+pub mod context;
 pub mod demo;
 pub mod did;
 pub mod history;

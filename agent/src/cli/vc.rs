@@ -36,8 +36,9 @@ enum Command {
     ///
     /// FILE is an unsigned credential (JSON). `issuer` becomes the key's DID and
     /// `validFrom` the current time when they are absent; a different `issuer` is refused.
-    /// If `credentialSchema` names a kura schema the credential must match it.
-    /// `kura vc new` prints a template to start from.
+    /// If `credentialSchema` names a kura schema the credential must match it. Every
+    /// `@context` must be bundled (docs/contexts.md) or given with `--context URL=FILE`; a term
+    /// no context defines is named, with the fix. `kura vc new` prints a template to start from.
     ///
     /// Example: kura vc issue --key issuer.key --credential licence.json --format di > licence.vc.json
     Issue(IssueArgs),
@@ -69,6 +70,10 @@ struct IssueArgs {
     /// VC-JOSE-COSE, header `typ` vc+jwt, the payload is the credential).
     #[arg(long, value_enum, default_value_t = ProofFormat::DataIntegrity)]
     format: ProofFormat,
+    /// A JSON-LD context that kura does not bundle, for this run: `URL=FILE` (repeatable; see
+    /// `kura context --help`). Nothing is ever fetched.
+    #[arg(long = "context", value_name = "URL=FILE")]
+    contexts: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -100,6 +105,23 @@ struct VerifyArgs {
     /// Allow plain http:// did:web documents (loopback testing only).
     #[arg(long)]
     allow_http: bool,
+    /// A JSON-LD context that kura does not bundle, for this run: `URL=FILE` (repeatable; see
+    /// `kura context --help`). Nothing is ever fetched.
+    #[arg(long = "context", value_name = "URL=FILE")]
+    contexts: Vec<String>,
+}
+
+/// The bundled contexts plus each `URL=FILE` given, checked as `kura context add` checks them.
+async fn jsonld_with(contexts: &[String]) -> anyhow::Result<vc_schemas::JsonLd> {
+    let jsonld = vc_schemas::JsonLd::new();
+    for pair in contexts {
+        let (url, file) = pair
+            .split_once('=')
+            .with_context(|| format!("--context {pair:?}: expected URL=FILE"))?;
+        let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
+        jsonld.add_context(url, &text).await?;
+    }
+    Ok(jsonld)
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -116,14 +138,10 @@ async fn issue(args: IssueArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {}", args.credential.display()))?;
     let credential: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", args.credential.display()))?;
-    let secured = vc_schemas::issue_credential(
-        credential,
-        &key,
-        args.format,
-        chrono::Utc::now(),
-        vc_schemas::shared_jsonld(),
-    )
-    .await?;
+    let jsonld = jsonld_with(&args.contexts).await?;
+    let secured =
+        vc_schemas::issue_credential(credential, &key, args.format, chrono::Utc::now(), &jsonld)
+            .await?;
     println!("{}", secured.to_text());
     Ok(ExitCode::SUCCESS)
 }
@@ -138,9 +156,10 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         now: chrono::Utc::now(),
     };
     let schemas = super::schema::load_registry(&args.repository).await?;
+    let jsonld = jsonld_with(&args.contexts).await?;
     let verdict = vc_schemas::Verifier {
         resolver: &resolver,
-        jsonld: vc_schemas::shared_jsonld(),
+        jsonld: &jsonld,
         schemas: &schemas,
     }
     .verify(&vc_schemas::Secured::parse(&text)?, &options)

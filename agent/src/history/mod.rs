@@ -79,10 +79,12 @@ pub enum EventKind {
     TerminalRevoked,
     /// The owner added a schema to the registry (its id and SHA-256 in the reason).
     SchemaAdded,
+    /// The owner added a JSON-LD context (`kura context add`); the reason is its URL and hash.
+    ContextAdded,
 }
 
 impl EventKind {
-    const ALL: [EventKind; 12] = [
+    const ALL: [EventKind; 13] = [
         EventKind::Read,
         EventKind::Write,
         EventKind::Refusal,
@@ -95,6 +97,7 @@ impl EventKind {
         EventKind::TerminalAuthorised,
         EventKind::TerminalRevoked,
         EventKind::SchemaAdded,
+        EventKind::ContextAdded,
     ];
 
     pub(crate) fn tag(self) -> u8 {
@@ -111,6 +114,7 @@ impl EventKind {
             EventKind::TerminalAuthorised => 10,
             EventKind::TerminalRevoked => 11,
             EventKind::SchemaAdded => 12,
+            EventKind::ContextAdded => 13,
         }
     }
 
@@ -133,6 +137,7 @@ impl EventKind {
             EventKind::TerminalAuthorised => "terminal-authorised",
             EventKind::TerminalRevoked => "terminal-revoked",
             EventKind::SchemaAdded => "schema-added",
+            EventKind::ContextAdded => "context-added",
         }
     }
 }

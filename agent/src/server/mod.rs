@@ -11,8 +11,8 @@
 //!
 //! # Layout
 //! - `sessions/`: the terminal routes, one module per figure (`fig7`, `fig8`, `fig9`).
-//! - `owner`, `owner_history`, `owner_schemas`: the owner's routes (`/v1/admin/…`);
-//!   `owner_schemas` also holds the schema registry ST82 reads (DESIGN P7).
+//! - `owner`, `owner_history`, `owner_schemas`, `owner_contexts`: the owner's routes
+//!   (`/v1/admin/…`); `owner_schemas` also holds the schema registry ST82 reads (DESIGN P7).
 //! - [`table`]: the open sessions and their caps; `failures`: the refusal budget for strangers.
 //! - [`connections`]: the accept loop for plain HTTP and TLS, with its timeouts, connection
 //!   limit and bounded shutdown; [`tls`]: loading certificates.
@@ -26,6 +26,8 @@ mod failures;
 pub mod housekeeping;
 mod openapi;
 mod owner;
+mod owner_contexts;
+pub use owner_contexts::{context_event, jsonld_with_stored_contexts};
 mod owner_history;
 mod owner_schemas;
 pub use owner::{decode_segment, encode_segment};
@@ -140,7 +142,8 @@ pub struct AppState {
     pub repository: Repository,
     pub options: Options,
     resolver: vc_schemas::DidMethodsResolver,
-    jsonld: &'static vc_schemas::JsonLd,
+    /// The JSON-LD processor: bundled contexts and the owner's ([`owner_contexts`]).
+    jsonld: vc_schemas::JsonLd,
     sessions: Mutex<table::SessionTable>,
     failures: Mutex<failures::FailureLog>,
     did_document: Mutex<Option<CachedDocument>>,
@@ -163,11 +166,12 @@ impl AppState {
             ..Default::default()
         });
         let failures = options.failures;
+        let jsonld = owner_contexts::jsonld_with_stored_contexts(&repository.store);
         Arc::new(AppState {
             repository,
             options,
             resolver,
-            jsonld: vc_schemas::shared_jsonld(),
+            jsonld,
             sessions: Mutex::new(table::SessionTable::default()),
             failures: Mutex::new(failures::FailureLog::new(failures)),
             did_document: Mutex::new(None),
@@ -484,7 +488,7 @@ async fn dispatch(
             owner::dispatch_schemas(state, method, rest, authorization.as_deref(), &body).await
         }
         ["v1", "admin", rest @ ..] => {
-            owner::dispatch(state, method, rest, query, authorization.as_deref()).await
+            owner::dispatch(state, method, rest, query, authorization.as_deref(), &body).await
         }
         _ => Err(ApiError::not_found(format!("no route {path}"))),
     }

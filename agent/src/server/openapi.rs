@@ -48,6 +48,11 @@ fn session_id() -> Value {
     json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}])
 }
 
+/// The `{url}` of the context routes.
+fn context_url() -> Value {
+    json!([{"name": "url", "in": "path", "required": true, "description": "The context's URL as one percent-encoded segment", "schema": {"type": "string"}}])
+}
+
 /// The paging parameters of `GET /v1/admin/history` (`history::page`).
 fn history_page() -> Value {
     let seq = json!({"type": "integer", "minimum": 1});
@@ -115,7 +120,18 @@ pub fn document(did_path: Option<&str>) -> Value {
             "security": bearer,
             "parameters": [{"name": "key_id", "in": "path", "required": true, "description": "The key's DID URL as one percent-encoded segment (`#` as `%23`)", "schema": {"type": "string"}}],
             "responses": {"200": {"description": "The retired key"}, "4XX": problems()}
-        }}
+        }},
+        "/v1/admin/contexts": {"get": {"summary": "Owner: the JSON-LD contexts served (bundled, then added), each with its SHA-256", "security": bearer, "responses": {"200": {"description": "Contexts"}, "4XX": problems()}}},
+        "/v1/admin/contexts/{url}": {
+            "get": {"summary": "Owner: one context served, with its document", "security": bearer, "parameters": context_url(), "responses": {"200": {"description": "The context and its document"}, "4XX": problems()}},
+            "put": {
+                "summary": "Owner: add a JSON-LD context (docs/contexts.md); served at once, recorded in the history, never changed afterwards",
+                "security": bearer,
+                "parameters": context_url(),
+                "requestBody": {"required": true, "description": "The context document itself: JSON with a `@context` member, pinned by the SHA-256 of these bytes", "content": {"application/json": {}}},
+                "responses": body_problems(json!({"201": {"description": "Added"}, "200": {"description": "Served already with this very document: nothing stored"}, "422": problems(), "4XX": problems()}))
+            }
+        }
     });
     if let (Some(path), Some(map)) = (did_path, paths.as_object_mut()) {
         map.insert(

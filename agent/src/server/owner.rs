@@ -1,6 +1,6 @@
 //! The owner's routes (`/v1/admin/…`): list and delete credentials, read and verify the history,
-//! list and retire card keys, authorise and revoke the holder's own terminals, and (in
-//! `owner_schemas`) list and add schemas. Every route needs
+//! list and retire card keys, authorise and revoke the holder's own terminals, list and add
+//! schemas (in `owner_schemas`) and JSON-LD contexts ([`owner_contexts`]). Every route needs
 //! `Authorization: Bearer <admin secret>` (the 0600 file `kura init` wrote); without it nothing
 //! here is reachable.
 //!
@@ -13,7 +13,7 @@ use serde_json::Value;
 use warp::http::{Method, StatusCode};
 
 use super::problem::ApiError;
-use super::{json_response, no_content, owner_history, AppState};
+use super::{json_response, no_content, owner_contexts, owner_history, AppState};
 use crate::history::{Actor, Event, EventKind, Outcome};
 use crate::store::{stored_format, OwnTerminalRecord, TerminalRecord};
 
@@ -27,11 +27,12 @@ pub async fn dispatch(
     rest: &[&str],
     query: &str,
     authorization: Option<&str>,
+    body: &[u8],
 ) -> Reply {
     check_admin(state, authorization)?;
     let decoded = decode_segments(rest)?;
     let rest: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    route(state, method, &rest, query).await
+    route(state, method, &rest, query, body).await
 }
 
 /// `/v1/admin/schemas…` (they take a body): the admin credential, the segments decoded, then
@@ -68,7 +69,13 @@ fn decode_segments(rest: &[&str]) -> Result<Vec<String>, ApiError> {
 }
 
 /// The owner's route for `method` and the decoded segments after `/v1/admin/`.
-async fn route(state: &AppState, method: &Method, rest: &[&str], query: &str) -> Reply {
+async fn route(
+    state: &AppState,
+    method: &Method,
+    rest: &[&str],
+    query: &str,
+    body: &[u8],
+) -> Reply {
     match (method, rest) {
         (&Method::GET, ["credentials"]) => list_credentials(state),
         (&Method::GET, ["credentials", id]) => get_credential(state, id),
@@ -81,6 +88,9 @@ async fn route(state: &AppState, method: &Method, rest: &[&str], query: &str) ->
         (&Method::GET, ["terminals"]) => list_terminals(state),
         (&Method::PUT, ["terminals", did, "own"]) => authorise_terminal(state, did).await,
         (&Method::DELETE, ["terminals", did, "own"]) => revoke_terminal(state, did).await,
+        (&Method::GET, ["contexts"]) => owner_contexts::list(state),
+        (&Method::GET, ["contexts", url]) => owner_contexts::show(state, url),
+        (&Method::PUT, ["contexts", url]) => owner_contexts::add(state, url, body).await,
         _ => Err(ApiError::not_found("no such owner route")),
     }
 }

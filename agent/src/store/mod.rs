@@ -18,6 +18,7 @@
 //! - `own_terminals`: terminal DID → [`OwnTerminalRecord`] (terminals the owner authorised as
 //!   the holder's own, which may present to a remote verifier's domain; DESIGN P6).
 //! - `schemas`: schema id → [`SchemaRecord`] (the owner's schemas, pinned by SHA-256; DESIGN P7).
+//! - `contexts`: context URL → [`ContextRecord`] (JSON-LD contexts the owner added).
 //!
 //! # Record versions
 //! Every JSON record is stored as one version byte ([`RECORD_VERSION`]) followed by its JSON.
@@ -38,6 +39,7 @@ mod card_keys;
 mod cards;
 mod codec;
 mod commit;
+mod contexts;
 mod credentials;
 mod history_tree;
 mod own_terminals;
@@ -52,6 +54,7 @@ use std::time::Duration;
 pub use crate::history::ChainSummary;
 pub use card_keys::{CardKeyLimits, CardKeyRecord, CardKeyStatus, Publication};
 pub use cards::CardRecord;
+pub use contexts::ContextRecord;
 pub(crate) use credentials::stored_format;
 pub use credentials::CredentialRecord;
 pub use history_tree::HistoryVerification;
@@ -97,6 +100,7 @@ struct Inner {
     terminals: sled::Tree,
     own_terminals: sled::Tree,
     schemas: sled::Tree,
+    contexts: sled::Tree,
     /// The repository's key, once [`Store::set_checkpoint_signer`] installed it: appends at
     /// every multiple of the checkpoint interval then sign the head in the same transaction.
     checkpoint_signer: std::sync::OnceLock<crate::history::checkpoint::CheckpointSigner>,
@@ -178,6 +182,7 @@ impl Store {
             terminals: tree("terminals")?,
             own_terminals: tree("own_terminals")?,
             schemas: tree("schemas")?,
+            contexts: tree("contexts")?,
             checkpoint_signer: std::sync::OnceLock::new(),
             commit: std::sync::OnceLock::new(),
             card_key_index: std::sync::Mutex::new(None),

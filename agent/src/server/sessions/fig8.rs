@@ -47,7 +47,7 @@ pub async fn read(state: &Arc<AppState>, id: &str, body: &[u8]) -> Reply {
             key.public_key,
             key.key_id.clone(),
             &options,
-            state.jsonld,
+            &state.jsonld,
         )
         .await
         .map_err(|error| ApiError::unprocessable(format!("presentation: {error}")).at("ST54"))?;

@@ -174,7 +174,7 @@ async fn check_credential(
     let schemas = state.schema_registry()?;
     let verdict = vc_schemas::Verifier {
         resolver,
-        jsonld: state.jsonld,
+        jsonld: &state.jsonld,
         schemas: &schemas,
     }
     .verify(credential, &VerifyOptions::at(now(state).into()))
