@@ -173,7 +173,7 @@ async fn an_unknown_context_names_itself_and_the_command_that_adds_it() {
     let issuer = key(1);
     let url = "https://example.com/unknown-context/v1";
     let error = issue_credential(
-        credential(&[url], json!({"id": "did:example:bob"}), &[]),
+        credential(&[url], json!({"id": "did:example:bob", "name": "Bob"}), &[]),
         &issuer,
         ProofFormat::DataIntegrity,
         now(),
@@ -194,7 +194,7 @@ async fn an_unknown_context_names_itself_and_the_command_that_adds_it() {
     // Verifying a Data Integrity credential that names it: the same error in the verdict.
     let jsonld = JsonLd::new();
     let signed = issue_credential(
-        credential(&[], json!({"id": "did:example:bob"}), &[]),
+        credential(&[], json!({"id": "did:example:bob", "name": "Bob"}), &[]),
         &issuer,
         ProofFormat::DataIntegrity,
         now(),
@@ -254,7 +254,7 @@ async fn an_undefined_type_is_named_too() {
     let error = issue_di(
         credential(
             &[],
-            json!({"id": "did:example:bob"}),
+            json!({"id": "did:example:bob", "name": "Bob"}),
             &["LicenceCredential"],
         ),
         &JsonLd::new(),

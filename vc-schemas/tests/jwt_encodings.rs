@@ -85,7 +85,7 @@ fn credential_v2(issuer: &str, subject: &str) -> Value {
         "type": ["VerifiableCredential"],
         "issuer": issuer,
         "validFrom": "2025-06-01T00:00:00Z",
-        "credentialSubject": {"id": subject},
+        "credentialSubject": {"id": subject, "name": "Alice"},
     })
 }
 
@@ -97,7 +97,7 @@ fn credential_v1(issuer: &str, subject: &str) -> Value {
         "issuer": issuer,
         "issuanceDate": "2025-06-01T00:00:00Z",
         "expirationDate": "2030-01-01T00:00:00Z",
-        "credentialSubject": {"id": subject},
+        "credentialSubject": {"id": subject, "name": "Alice"},
     })
 }
 
