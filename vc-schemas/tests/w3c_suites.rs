@@ -104,3 +104,32 @@ async fn an_unknown_cryptosuite_or_proof_type_is_named() {
     legacy["proof"]["cryptosuite"] = json!("eddsa-rdfc-2022");
     assert!(verify(&legacy).await.is_err());
 }
+
+/// The suites that canonicalise with RDFC-1.0 under the document's contexts (the W3C examples
+/// context and the ed25519-2020 one are bundled).
+const RDFC: [(&str, &str); 3] = [
+    ("eddsa-rdfc-2022", "eddsa-rdfc-2022"),
+    ("ecdsa-rdfc-2019-p256", "ecdsa-rdfc-2019"),
+    ("ed25519-signature-2020", "Ed25519Signature2020"),
+];
+
+#[tokio::test]
+async fn the_rdfc_suites_and_ed25519_signature_2020_verify_the_specifications_examples() {
+    for (file, suite) in RDFC {
+        let document = vector(file);
+        let proof = verify(&document).await.unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(proof.cryptosuite, suite);
+        let mut claim = document.clone();
+        claim["credentialSubject"]["alumniOf"] = json!("Another School");
+        assert!(
+            matches!(verify(&claim).await, Err(vc_schemas::Error::InvalidProof)),
+            "{file}"
+        );
+        // RDF does not see JSON member order.
+        let mut reordered = serde_json::Map::new();
+        for (name, value) in document.as_object().unwrap().iter().rev() {
+            reordered.insert(name.clone(), value.clone());
+        }
+        verify(&Value::Object(reordered)).await.unwrap();
+    }
+}
