@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`workspace_root`]: the repository's top directory.
 //! - [`kura_bin`]: the path of a freshly built `kura` binary.
+//! - [`didkit_python`]: the didkit peer's virtualenv (`scripts/install-test-deps`).
 //! - [`e2e_required`] / [`skip_unless_available`]: skip loudly on a developer machine that lacks
 //!   a real part (pcscd, node_modules…), fail under CI or `scripts/test`.
 
@@ -77,4 +78,14 @@ pub fn pcsc_stack_available() -> bool {
     .iter()
     .all(|path| std::path::Path::new(path).exists());
     root && installed
+}
+
+/// The Python of the didkit virtualenv that `scripts/install-test-deps` makes
+/// (`${XDG_CACHE_HOME:-~/.cache}/kura/didkit-venv`), when it is there.
+pub fn didkit_python() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    let python = cache.join("kura/didkit-venv/bin/python");
+    python.is_file().then_some(python)
 }

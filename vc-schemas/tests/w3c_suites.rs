@@ -117,7 +117,9 @@ const RDFC: [(&str, &str); 3] = [
 async fn the_rdfc_suites_and_ed25519_signature_2020_verify_the_specifications_examples() {
     for (file, suite) in RDFC {
         let document = vector(file);
-        let proof = verify(&document).await.unwrap_or_else(|e| panic!("{file}: {e}"));
+        let proof = verify(&document)
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(proof.cryptosuite, suite);
         let mut claim = document.clone();
         claim["credentialSubject"]["alumniOf"] = json!("Another School");
