@@ -484,9 +484,6 @@ async fn dispatch(
                 _ => Err(ApiError::not_found(format!("no route {path}"))),
             }
         }
-        ["v1", "admin", "schemas", rest @ ..] => {
-            owner::dispatch_schemas(state, method, rest, authorization.as_deref(), &body).await
-        }
         ["v1", "admin", rest @ ..] => {
             owner::dispatch(state, method, rest, query, authorization.as_deref(), &body).await
         }

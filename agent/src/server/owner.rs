@@ -35,21 +35,6 @@ pub async fn dispatch(
     route(state, method, &rest, query, body).await
 }
 
-/// `/v1/admin/schemas…` (they take a body): the admin credential, the segments decoded, then
-/// `owner_schemas`.
-pub async fn dispatch_schemas(
-    state: &AppState,
-    method: &Method,
-    rest: &[&str],
-    authorization: Option<&str>,
-    body: &[u8],
-) -> Reply {
-    check_admin(state, authorization)?;
-    let decoded = decode_segments(rest)?;
-    let rest: Vec<&str> = decoded.iter().map(String::as_str).collect();
-    super::owner_schemas::route(state, method, &rest, body).await
-}
-
 /// `Authorization: Bearer <admin secret>`, checked in constant time ([`crate::admin`]).
 fn check_admin(state: &AppState, authorization: Option<&str>) -> Result<(), ApiError> {
     let presented = authorization
@@ -91,6 +76,7 @@ async fn route(
         (&Method::GET, ["contexts"]) => owner_contexts::list(state),
         (&Method::GET, ["contexts", url]) => owner_contexts::show(state, url),
         (&Method::PUT, ["contexts", url]) => owner_contexts::add(state, url, body).await,
+        (_, ["schemas", rest @ ..]) => super::owner_schemas::route(state, method, rest, body).await,
         _ => Err(ApiError::not_found("no such owner route")),
     }
 }
