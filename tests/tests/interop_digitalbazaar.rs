@@ -112,6 +112,8 @@ struct PeerBatch {
     expected: Vec<(String, Option<bool>)>,
     /// DID documents the peer resolves offline (a did:web holder's saved document).
     did_documents: Vec<PathBuf>,
+    /// Contexts (`URL=FILE`) the peer loads offline besides kura's own.
+    contexts: Vec<String>,
 }
 
 impl PeerBatch {
@@ -145,6 +147,9 @@ impl PeerBatch {
             .args(["batch.mjs", "--context", &context]);
         for document in &self.did_documents {
             command.arg("--did-document").arg(document);
+        }
+        for context in &self.contexts {
+            command.arg("--context").arg(context);
         }
         let mut child = command
             .stdin(Stdio::piped())
@@ -610,22 +615,72 @@ fn peer_output_verifies_in_kura_and_tampering_fails_on_both_sides() {
     if !peer_available() {
         return;
     }
+    let template = qualification_template(None, None);
+    peer_output_round_trip(
+        &template,
+        &[kura_context_arg()],
+        &["vc-jose-cose", "vc-jwt-1.1"],
+    );
+}
+
+/// The Open Badges 3.0 context, as kura bundles it; the peer loads the same file offline.
+const OB_CONTEXT: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
+
+/// An Open Badges 3.0 AchievementCredential (1EdTech OB 3.0 §B.1), issued by the peer with
+/// every suite and encoding it has, verifies in kura; tampered copies fail on both sides.
+/// Before issue 12 kura could not even load its context.
+#[test]
+fn open_badges_3_credentials_from_the_peer_verify_in_kura() {
+    if !peer_available() {
+        return;
+    }
+    let file = workspace_root().join("vc-schemas/contexts/ob-v3p0-context-3.0.3.json");
+    let template = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", OB_CONTEXT],
+        "id": "urn:uuid:5e1c8f0a-7b2d-4c3e-9f4a-1b2c3d4e5f60",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": "Certified Wound Care Nurse",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": "urn:uuid:8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                "type": ["Achievement"],
+                "name": "Wound Care",
+                "description": "Completed the wound care programme.",
+                "criteria": {"narrative": "Passed the practical and written examinations."}
+            }
+        }
+    });
+    peer_output_round_trip(
+        &template,
+        &[format!("{OB_CONTEXT}={}", file.display())],
+        &["vc-jose-cose"],
+    );
+}
+
+/// The peer issues `template` in every suite and JWT `style` (4 VCs and 4 VPs each) with
+/// `contexts` (`URL=FILE`); each verifies in the peer and in kura, and the peer's tampered
+/// copies (and, for a VP, a wrong challenge or domain) fail in both.
+fn peer_output_round_trip(template: &Value, contexts: &[String], styles: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let template = dir.path().join("template.json");
-    std::fs::write(&template, qualification_template(None, None).to_string()).expect("write");
-    let context = kura_context_arg();
-    let mut batch = PeerBatch::default();
+    let template_file = dir.path().join("template.json");
+    std::fs::write(&template_file, template.to_string()).expect("write");
+    let mut batch = PeerBatch {
+        contexts: contexts.to_vec(),
+        ..PeerBatch::default()
+    };
     let mut checks = Vec::new();
-    for style in ["vc-jose-cose", "vc-jwt-1.1"] {
+    for style in styles {
         let out = dir.path().join(style);
-        let extra = [
+        let mut extra = vec![
             "--jwt-style",
             style,
             "--credential",
-            path_str(&template),
-            "--context",
-            &context,
+            path_str(&template_file),
         ];
+        for context in contexts {
+            extra.extend(["--context", context.as_str()]);
+        }
         for file in peer_issue(&out, &extra) {
             let copies = queue_peer_checks(&mut batch, &file);
             checks.push((file, copies));
@@ -634,6 +689,7 @@ fn peer_output_verifies_in_kura_and_tampering_fails_on_both_sides() {
     batch.run();
     for (file, copies) in &checks {
         let expect = Expect::for_file(file);
+        // kura bundles every context these use: it is given none.
         assert_kura_verdict(file, expect, true, "issued by the peer");
         if is_presentation(file) {
             assert_kura_verdict(file, Expect::WRONG_CHALLENGE, false, "wrong challenge");
