@@ -47,10 +47,17 @@ enum Command {
     Demo(cli::demo::Args),
 }
 
+/// The stack of each async worker thread.
+const WORKER_STACK_BYTES: usize = 16 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // JSON-LD expansion and RDFC recurse once per nesting level of a document and of its
+    // contexts; a card-signed presentation of an Open Badges 3.0 credential overflowed tokio's
+    // default 2 MiB worker stack in a debug build (docs/decisions.md, "Issue 12: stacks").
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
     {
         Ok(runtime) => runtime,
