@@ -132,9 +132,10 @@ function vcdm11Claims(credential, key, now) {
   if(vc.credentialSubject && typeof vc.credentialSubject === 'object') {
     delete vc.credentialSubject.id;
   }
-  // Milliseconds: a fraction of a second, or 0.5 on a whole second, never an integer.
-  const ms = now.getTime();
-  const nbf = ms % 1000 === 0 ? ms / 1000 - 0.5 : ms / 1000;
+  // Half a second before the current whole second: never an integer, and never after `now`
+  // (jose compares `nbf` with the whole seconds of its clock, so a fraction of the current
+  // second would be "not yet valid" for the rest of that second).
+  const nbf = Math.floor(now.getTime() / 1000) - 0.5;
   return {vc, nbf};
 }
 
