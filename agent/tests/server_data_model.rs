@@ -108,3 +108,42 @@ async fn st82_refuses_a_data_model_violation_and_stores_nothing() {
     assert_eq!(stored.status, 201, "{stored:?}");
     assert_eq!(repo.store.credential_count(), 1);
 }
+
+/// A credential nested far deeper than any real one is refused at ST82 with an error, before
+/// JSON-LD processing, whose recursion would otherwise overflow the stack and abort the
+/// server (DESIGN P8); the server keeps answering and nothing is stored.
+#[tokio::test]
+async fn st82_refuses_a_deeply_nested_credential_and_keeps_serving() {
+    let mut repo = start(loopback()).await;
+    let terminal = terminal_key();
+    let (session, _) = repo.ready(&terminal).await;
+    let holder = repo.did.clone();
+    let signed = server_common::issue(licence("urn:model:deep", &holder), &terminal, false).await;
+    let mut deep = json!("leaf");
+    for _ in 0..100 {
+        deep = Value::Object([("note".to_owned(), deep)].into_iter().collect());
+    }
+    let mut credential = signed;
+    credential["credentialSubject"]["qualification"]["note"] = deep;
+    let token = repo.write_until_token(&session, "urn:model:deep").await;
+    let refused = repo
+        .post(
+            &format!("/v1/sessions/{session}/credentials"),
+            json!({ "token": token, "credential": credential }),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{refused:?}");
+    let detail = refused.body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("deeper than 32 levels"), "{detail}");
+    assert_eq!(repo.store.credential_count(), 0);
+    // Still serving: the session takes the next write.
+    let token = repo.write_until_token(&session, "urn:model:after").await;
+    let good = server_common::issue(licence("urn:model:after", &holder), &terminal, false).await;
+    let stored = repo
+        .post(
+            &format!("/v1/sessions/{session}/credentials"),
+            json!({ "token": token, "credential": good }),
+        )
+        .await;
+    assert_eq!(stored.status, 201, "{stored:?}");
+}

@@ -33,6 +33,7 @@ use crate::Error;
 
 pub mod bundled;
 pub mod contexts;
+pub mod depth;
 mod terms;
 
 pub use bundled::{
@@ -132,6 +133,7 @@ impl JsonLd {
 
     /// Checks that every context URL in `document` (at any depth) is available offline.
     pub async fn check_contexts(&self, document: &serde_json::Value) -> Result<(), Error> {
+        depth::check(document)?;
         let mut urls = Vec::new();
         collect_context_urls(document, &mut urls);
         for url in urls {
