@@ -179,18 +179,12 @@ impl Rig {
     /// A licence about the holder, issued by another terminal and stored, for reads to find.
     async fn store_licence(&self) -> String {
         let id = "urn:uuid:7d1f0c8e-5a43-4a0b-9b1e-3c2f4d5e6a7b";
-        let issuer = terminal_key();
-        let mut credential = licence(id, &self.holder);
-        credential["issuer"] = json!(issuer.did());
-        let issued = vc_schemas::issue_credential(
-            credential,
-            &issuer,
+        let issued = issued_by(
+            licence(id, &self.holder),
+            &terminal_key(),
             ProofFormat::DataIntegrity,
-            chrono::Utc::now(),
-            vc_schemas::shared_jsonld(),
         )
-        .await
-        .unwrap();
+        .await;
         let record = CredentialRecord::new(id, &issued, std::time::SystemTime::now()).unwrap();
         self.store.put_credential(&record).unwrap();
         id.to_owned()
@@ -199,20 +193,11 @@ impl Rig {
     /// A licence about the holder signed by an issuer that is not the terminal: what a holder
     /// got elsewhere and imports (issue 12 item 4).
     async fn licence_from_elsewhere(&self, issuer: &LocalKey, format: ProofFormat) -> Secured {
-        let mut credential = licence(
+        let credential = licence(
             "urn:uuid:5b0c7a3e-1d2f-4e6a-8b9c-0d1e2f3a4b5c",
             &self.holder,
         );
-        credential["issuer"] = json!(issuer.did());
-        vc_schemas::issue_credential(
-            credential,
-            issuer,
-            format,
-            chrono::Utc::now(),
-            vc_schemas::shared_jsonld(),
-        )
-        .await
-        .unwrap()
+        issued_by(credential, issuer, format).await
     }
 
     /// The owner authorises this rig's terminal as the holder's own, through the owner route.
@@ -267,6 +252,20 @@ impl Rig {
     fn session_closed(&self) -> bool {
         self.relay.closed.load(Ordering::SeqCst) && self.app.open_sessions() == 0
     }
+}
+
+/// `credential` issued by `issuer` (who becomes its `issuer`), now.
+async fn issued_by(mut credential: Value, issuer: &LocalKey, format: ProofFormat) -> Secured {
+    credential["issuer"] = json!(issuer.did());
+    vc_schemas::issue_credential(
+        credential,
+        issuer,
+        format,
+        chrono::Utc::now(),
+        vc_schemas::shared_jsonld(),
+    )
+    .await
+    .unwrap()
 }
 
 /// A transport that loses its card after `working` commands, as when the card is pulled out.
@@ -646,20 +645,11 @@ async fn an_import_whose_proof_or_subject_is_wrong_is_refused_and_nothing_is_sto
 
     // About someone else: refused by the terminal before any request.
     let before = rig.requests();
-    let mut credential = licence(
+    let credential = licence(
         "urn:uuid:9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
         "did:key:z6MkOther",
     );
-    credential["issuer"] = json!(issuer.did());
-    let other = vc_schemas::issue_credential(
-        credential,
-        &issuer,
-        ProofFormat::DataIntegrity,
-        chrono::Utc::now(),
-        vc_schemas::shared_jsonld(),
-    )
-    .await
-    .unwrap();
+    let other = issued_by(credential, &issuer, ProofFormat::DataIntegrity).await;
     let error = rig.import(other).await.unwrap_err();
     assert!(
         matches!(error.flow(), Some(("ST71", Cause::Local(reason))) if reason.contains("not the card holder")),
