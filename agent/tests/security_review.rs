@@ -36,12 +36,7 @@ fn read_by_type(domain: &str) -> Value {
 }
 
 async fn write(repo: &mut Repo, session: &str, id: &str, credential: Value) -> Answer {
-    let token = repo.write_until_token(session, id).await;
-    repo.post(
-        &format!("/v1/sessions/{session}/credentials"),
-        json!({ "token": token, "credential": credential }),
-    )
-    .await
+    repo.write_credential(session, id, credential).await
 }
 
 async fn read(repo: &mut Repo, session: &str, request: Value) -> Answer {

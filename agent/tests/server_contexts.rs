@@ -34,12 +34,7 @@ async fn put_context(repo: &Repo, url: &str, body: &str, admin: Option<&str>) ->
 }
 
 async fn write(repo: &mut Repo, session: &str, id: &str, credential: &Value) -> Answer {
-    let token = repo.write_until_token(session, id).await;
-    repo.post(
-        &format!("/v1/sessions/{session}/credentials"),
-        json!({ "token": token, "credential": credential }),
-    )
-    .await
+    repo.write_credential(session, id, credential.clone()).await
 }
 
 #[tokio::test]

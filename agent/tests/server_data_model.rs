@@ -73,12 +73,8 @@ async fn st82_refuses_a_data_model_violation_and_stores_nothing() {
     ));
 
     for (id, credential, why) in &cases {
-        let token = repo.write_until_token(&session, id).await;
         let refused = repo
-            .post(
-                &format!("/v1/sessions/{session}/credentials"),
-                json!({ "token": token, "credential": credential }),
-            )
+            .write_credential(&session, id, credential.clone())
             .await;
         assert_eq!(refused.status, 422, "{refused:?}");
         assert_eq!(refused.body["status"], 422, "{refused:?}");
@@ -97,14 +93,8 @@ async fn st82_refuses_a_data_model_violation_and_stores_nothing() {
     repo.store.verify_chain().unwrap();
 
     // The same session then stores a credential that keeps the data model.
-    let token = repo.write_until_token(&session, "urn:model:4").await;
     let good = server_common::issue(licence("urn:model:4", &holder), &terminal, false).await;
-    let stored = repo
-        .post(
-            &format!("/v1/sessions/{session}/credentials"),
-            json!({ "token": token, "credential": good }),
-        )
-        .await;
+    let stored = repo.write_credential(&session, "urn:model:4", good).await;
     assert_eq!(stored.status, 201, "{stored:?}");
     assert_eq!(repo.store.credential_count(), 1);
 }
@@ -125,25 +115,17 @@ async fn st82_refuses_a_deeply_nested_credential_and_keeps_serving() {
     }
     let mut credential = signed;
     credential["credentialSubject"]["qualification"]["note"] = deep;
-    let token = repo.write_until_token(&session, "urn:model:deep").await;
     let refused = repo
-        .post(
-            &format!("/v1/sessions/{session}/credentials"),
-            json!({ "token": token, "credential": credential }),
-        )
+        .write_credential(&session, "urn:model:deep", credential)
         .await;
     assert_eq!(refused.status, 422, "{refused:?}");
     let detail = refused.body["detail"].as_str().unwrap_or("");
     assert!(detail.contains("deeper than 32 levels"), "{detail}");
     assert_eq!(repo.store.credential_count(), 0);
     // Still serving: the session takes the next write.
-    let token = repo.write_until_token(&session, "urn:model:after").await;
     let good = server_common::issue(licence("urn:model:after", &holder), &terminal, false).await;
     let stored = repo
-        .post(
-            &format!("/v1/sessions/{session}/credentials"),
-            json!({ "token": token, "credential": good }),
-        )
+        .write_credential(&session, "urn:model:after", good)
         .await;
     assert_eq!(stored.status, 201, "{stored:?}");
 }

@@ -40,12 +40,7 @@ async fn write(
     id: &str,
     credential: Value,
 ) -> server_common::Answer {
-    let token = repo.write_until_token(session, id).await;
-    repo.post(
-        &format!("/v1/sessions/{session}/credentials"),
-        json!({ "token": token, "credential": credential }),
-    )
-    .await
+    repo.write_credential(session, id, credential).await
 }
 
 async fn add_schema(repo: &Repo, document: &Value, secret: &str) -> (u16, Value) {

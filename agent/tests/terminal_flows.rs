@@ -257,15 +257,8 @@ impl Rig {
 /// `credential` issued by `issuer` (who becomes its `issuer`), now.
 async fn issued_by(mut credential: Value, issuer: &LocalKey, format: ProofFormat) -> Secured {
     credential["issuer"] = json!(issuer.did());
-    vc_schemas::issue_credential(
-        credential,
-        issuer,
-        format,
-        chrono::Utc::now(),
-        vc_schemas::shared_jsonld(),
-    )
-    .await
-    .unwrap()
+    let issued = server_common::issue(credential, issuer, format == ProofFormat::Jwt).await;
+    Secured::try_from(issued).unwrap()
 }
 
 /// A transport that loses its card after `working` commands, as when the card is pulled out.

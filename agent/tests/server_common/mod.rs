@@ -252,6 +252,17 @@ impl Driver {
         self.release()
     }
 
+    /// FIG. 9 for `credential` under `id` in `session` (ST71–77, then ST79–83): the answer to
+    /// the submission.
+    pub async fn write_credential(&mut self, session: &str, id: &str, credential: Value) -> Answer {
+        let token = self.write_until_token(session, id).await;
+        self.post(
+            &format!("/v1/sessions/{session}/credentials"),
+            json!({ "token": token, "credential": credential }),
+        )
+        .await
+    }
+
     /// RELEASE TOKEN (ST60, ST77).
     pub fn release(&mut self) -> String {
         let released =
