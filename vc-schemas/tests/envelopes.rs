@@ -5,24 +5,19 @@
 // Test helpers outside #[test] functions: a failed setup should stop the test loudly.
 #![allow(clippy::unwrap_used)]
 
-use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use vc_schemas::{
     envelope, issue_credential, jwt, Algorithm, JsonLd, LocalKey, OfflineResolver, ProofFormat,
     Secured, Verifier, VerifyOptions,
 };
 
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
+mod common;
 
+use common::now;
+
+/// An Ed25519 did:key key from the secret `[seed; 32]`.
 fn key(seed: u8) -> LocalKey {
-    let key = LocalKey::from_secret_bytes(Algorithm::Ed25519, &[seed; 32], String::new()).unwrap();
-    let vm = did_methods::did_key_verification_method_id(&vc_schemas::Signer::public_key(&key))
-        .to_string();
-    key.with_verification_method(vm)
+    common::key(Algorithm::Ed25519, seed)
 }
 
 async fn signed_licence(issuer: &LocalKey, holder: &str) -> String {
