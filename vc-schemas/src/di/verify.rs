@@ -32,6 +32,9 @@ pub struct VerifiedProof {
 enum Canonicalization {
     /// RDFC-1.0 (URDNA2015) N-Quads under the document's `@context`.
     Rdfc,
+    /// RDFC-1.0 as Linked Data Proofs do it: the proof options under the proof's own
+    /// `@context` when it has one (`Ed25519Signature2020`).
+    LinkedDataRdfc,
     /// RFC 8785 JSON Canonicalization Scheme.
     Jcs,
 }
@@ -75,7 +78,7 @@ const SUITES: [(&str, Option<&str>, Suite); 5] = [
         "Ed25519Signature2020",
         None,
         Algorithm::Ed25519,
-        Canonicalization::Rdfc,
+        Canonicalization::LinkedDataRdfc,
     ),
 ];
 
@@ -129,10 +132,8 @@ pub async fn verify(
         return Err(Error::InvalidProof);
     }
     let hash_data = match options.suite.canonicalization {
-        Canonicalization::Rdfc if options.suite.name == "Ed25519Signature2020" => {
-            legacy_hash_data(object, proof, jsonld).await?
-        }
         Canonicalization::Rdfc => hash_data(object, proof, jsonld).await?,
+        Canonicalization::LinkedDataRdfc => legacy_hash_data(object, proof, jsonld).await?,
         Canonicalization::Jcs => hash_data_jcs(object, proof)?,
     };
     if key.verify(&hash_data, &options.signature).is_err() {
